@@ -1,0 +1,176 @@
+/**
+ * Command-line parsing. Only turns argv into strings; every value is validated
+ * by the config schema together with the other layers (see load.ts), so a bad
+ * `--port` gets the same message as a bad `PORT`.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, ErrorCode } from '../errors.js';
+import { DEFAULT_CONFIG_FILE, ENV_VARS } from './load.js';
+import { configSchema, LOG_LEVELS } from './schema.js';
+
+/** Flag values exactly as given; absent flags are undefined. */
+export interface CliFlags {
+  config?: string;
+  port?: string;
+  host?: string;
+  primary?: string;
+  /** Every `--secondary`, in order; replaces the config file's secondary_csms. */
+  secondary?: string[];
+  logLevel?: string;
+  dataDir?: string;
+}
+
+export type CliCommand = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; flags: CliFlags };
+
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+  config: { type: 'string', short: 'c' },
+  port: { type: 'string', short: 'p' },
+  host: { type: 'string' },
+  primary: { type: 'string' },
+  secondary: { type: 'string', multiple: true },
+  'log-level': { type: 'string' },
+  'data-dir': { type: 'string' },
+} as const;
+
+const SEE_HELP = 'see --help';
+
+/** @throws ConfigError (CliUsage) with a one-line message on unknown flags, missing values or stray arguments. */
+export function parseCliArgs(argv: string[]): CliCommand {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }));
+  } catch (error) {
+    throw new ConfigError(ErrorCode.CliUsage, describeUsageError(argv, error), { cause: error });
+  }
+  if (values.help === true) return { kind: 'help' };
+  if (values.version === true) return { kind: 'version' };
+  const flags: CliFlags = {};
+  if (values.config !== undefined) flags.config = values.config;
+  if (values.port !== undefined) flags.port = values.port;
+  if (values.host !== undefined) flags.host = values.host;
+  if (values.primary !== undefined) flags.primary = values.primary;
+  if (values.secondary !== undefined) flags.secondary = values.secondary;
+  if (values['log-level'] !== undefined) flags.logLevel = values['log-level'];
+  if (values['data-dir'] !== undefined) flags.dataDir = values['data-dir'];
+  return { kind: 'run', flags };
+}
+
+/**
+ * Node's own parseArgs messages span several lines and change between Node
+ * versions, so re-read argv leniently (tokens are a stable API) and say what
+ * is wrong in our own words. Falls back to the first line of Node's message.
+ */
+function describeUsageError(argv: string[], error: unknown): string {
+  const { tokens } = parseArgs({ args: argv, options: OPTIONS, strict: false, allowPositionals: true, tokens: true });
+  for (const token of tokens) {
+    if (token.kind === 'positional') return `unexpected argument '${token.value}'; ${SEE_HELP}`;
+    if (token.kind !== 'option') continue;
+    const spec = knownOption(token.name);
+    if (spec === undefined) {
+      const suggestion = token.rawName.startsWith('--') ? closestLongOption(token.name) : undefined;
+      const hint = suggestion === undefined ? '' : ` (did you mean '--${suggestion}'?)`;
+      return `unknown option '${token.rawName}'${hint}; ${SEE_HELP}`;
+    }
+    if (spec.type === 'boolean' && token.value !== undefined) {
+      return `option '${token.rawName}' does not take a value; ${SEE_HELP}`;
+    }
+    if (spec.type === 'string') {
+      if (token.value === undefined) return `option '${token.rawName}' needs a value; ${SEE_HELP}`;
+      // Strict parseArgs refuses `--port --help`: the value looks like a flag.
+      if (!token.inlineValue && token.value.startsWith('-')) {
+        return `option '${token.rawName}' needs a value (got '${token.value}'; write --${token.name}=VALUE for a value starting with '-'); ${SEE_HELP}`;
+      }
+    }
+  }
+  const firstLine = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+  return `${firstLine}; ${SEE_HELP}`;
+}
+
+const OPTION_TYPES = new Map<string, 'boolean' | 'string'>(
+  Object.entries(OPTIONS).map(([name, spec]) => [name, spec.type]),
+);
+
+function knownOption(name: string): { type: 'boolean' | 'string' } | undefined {
+  const type = OPTION_TYPES.get(name);
+  return type === undefined ? undefined : { type };
+}
+
+/** The known long option within edit distance 2 of `name`, for "did you mean". */
+function closestLongOption(name: string): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of Object.keys(OPTIONS)) {
+    const distance = editDistance(name, candidate);
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/** `--help` output. Defaults are read from the schema so the text cannot drift from it. */
+export function helpText(version: string): string {
+  const shape = configSchema.shape;
+  const port = String(shape.port.parse(undefined));
+  const logLevel = shape.log_level.parse(undefined);
+  const dataDir = shape.data_dir.parse(undefined);
+  const maxLength = String(shape.log_max_message_length.parse(undefined));
+
+  const flag = (names: string, description: string, env: string, fallback: string): string =>
+    `  ${names.padEnd(24)}${description}\n  ${''.padEnd(24)}env ${env.padEnd(22)}default: ${fallback}`;
+
+  const env = (name: string, description: string, fallback: string): string =>
+    `  ${name.padEnd(24)}${description} (default: ${fallback})`;
+
+  return [
+    `ocpp-splitter ${version}`,
+    'OCPP WebSocket proxy: one primary CSMS in control, mirrored secondaries.',
+    '',
+    'Usage: ocpp-splitter [options]',
+    '',
+    'Options:',
+    flag('-c, --config FILE', 'config file (.json, .yaml or .yml)', ENV_VARS.configFile, DEFAULT_CONFIG_FILE),
+    flag('-p, --port N', 'port to listen on for chargers (0-65535)', ENV_VARS.port, port),
+    `  ${'    --host ADDR'.padEnd(24)}address to listen on\n  ${''.padEnd(24)}${'(no env var)'.padEnd(26)}default: all interfaces`,
+    flag('    --primary URL', 'primary CSMS ws:// or wss:// URL', ENV_VARS.primary, 'none, required'),
+    flag(
+      '    --secondary URL',
+      'secondary CSMS URL, repeatable; replaces file list',
+      ENV_VARS.secondaries,
+      'none',
+    ),
+    flag('    --log-level LEVEL', LOG_LEVELS.join('|'), ENV_VARS.logLevel, logLevel),
+    flag('    --data-dir DIR', 'directory for state kept across restarts', ENV_VARS.dataDir, dataDir),
+    '  -h, --help              show this help and exit',
+    '  -v, --version           print the version and exit',
+    '',
+    'Environment (an empty value counts as unset):',
+    env(ENV_VARS.configFile, 'path of the config file', DEFAULT_CONFIG_FILE),
+    env(ENV_VARS.port, 'listen port', port),
+    `  ${ENV_VARS.primary.padEnd(24)}primary CSMS URL (required unless in the config file)`,
+    env(ENV_VARS.secondaries, 'comma-separated secondary CSMS URLs', 'none'),
+    env(ENV_VARS.logLevel, LOG_LEVELS.join('|'), logLevel),
+    env(ENV_VARS.logMaxMessageLength, 'message chars in debug logs, 0 = all', maxLength),
+    env(ENV_VARS.dataDir, 'state directory', dataDir),
+    '',
+    'Every other option (timeouts, charger_map, ...) is set in the config file.',
+    'Precedence: flags > environment > config file > defaults',
+    '',
+  ].join('\n');
+}

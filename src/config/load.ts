@@ -1,0 +1,437 @@
+/**
+ * Resolves the configuration from its layers — command-line flags > environment
+ * > config file > schema defaults — validates it once, and freezes it.
+ *
+ * Only this module reads the environment and the file system for configuration,
+ * and only when `main` asks; the library receives the frozen result.
+ */
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, ErrorCode } from '../errors.js';
+import { redactUrl } from '../util/redact-url.js';
+import type { CliFlags } from './cli-args.js';
+import { configSchema, type Config } from './schema.js';
+
+/** Where the Home Assistant Supervisor writes an add-on's options. */
+export const DEFAULT_CONFIG_FILE = '/data/options.json';
+
+/** The environment variables the proxy reads. */
+export const ENV_VARS = {
+  configFile: 'CONFIG_FILE',
+  port: 'PORT',
+  primary: 'PRIMARY_CSMS_URL',
+  secondaries: 'SECONDARY_CSMS_URLS',
+  logLevel: 'LOG_LEVEL',
+  logMaxMessageLength: 'LOG_MAX_MESSAGE_LENGTH',
+  dataDir: 'DATA_DIR',
+} as const;
+
+export interface ConfigSources {
+  flags: CliFlags;
+  env: Record<string, string | undefined>;
+  /** Reads a file as UTF-8 text; injectable for tests. Defaults to `fs.readFileSync(path, 'utf8')`. */
+  readFile?: (path: string) => string;
+}
+
+export interface ResolvedConfig {
+  /** Deep-frozen. */
+  config: Readonly<Config>;
+  /** One line each, e.g. unknown options in the file; for `main` to log once a logger exists. */
+  warnings: string[];
+  configFile: { path: string; loaded: boolean };
+}
+
+const PRIMARY_REQUIRED =
+  `primary_csms_url is required: set it in the config file, ${ENV_VARS.primary}, or --primary`;
+const SOURCE_ENV = 'environment';
+const SOURCE_FLAGS = 'command line';
+/** Values longer than this are cut in error messages, which must stay one line. */
+const MAX_SHOWN_VALUE_LENGTH = 80;
+
+type Issue = z.core.$ZodIssue;
+type Path = readonly PropertyKey[];
+
+/** Where a value came from, so an error names what the user actually wrote. */
+interface Origin {
+  /** The option as the user wrote it: `PORT`, `--port`, `secondary_csms[1].url`. */
+  label: string;
+  /** `environment`, `command line` or the config file's path. */
+  source: string;
+  /** The string as given in env or argv, shown instead of the converted value. */
+  raw?: string;
+}
+
+/** How one entry of a secondary list given by env/flags relates to the file. */
+interface SecondaryProvenance {
+  url: Origin;
+  /** Index of the file entry whose options it kept, if any. */
+  fileIndex?: number;
+}
+
+interface Provenance {
+  filePath: string;
+  /** Top-level keys set from env or flags; the rest came from the file. */
+  topLevel: Map<string, Origin>;
+  /** Set when env or flags replaced the file's secondary_csms list. */
+  secondaries?: SecondaryProvenance[];
+}
+
+/**
+ * Builds the configuration from flags, environment, config file and defaults.
+ * @throws ConfigError with ConfigFileNotFound, ConfigFileUnreadable or ConfigInvalid;
+ *   its message never contains passwords, URL userinfo or URL query strings.
+ */
+export function resolveConfig(sources: ConfigSources): ResolvedConfig {
+  const { flags, env } = sources;
+  const readFile = sources.readFile ?? ((path: string) => readFileSync(path, 'utf8'));
+  const warnings: string[] = [];
+
+  const file = chooseConfigFile(flags, env);
+  const text = readConfigFile(file, readFile);
+  const fileData = text === undefined ? {} : parseConfigText(file.path, text, warnings);
+  removeUnknownKeys(fileData, file.path, warnings);
+
+  const { merged, provenance } = applyLayers(fileData, env, flags, file.path);
+  const result = configSchema.safeParse(merged);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => describeIssue(issue, merged, provenance));
+    throw new ConfigError(ErrorCode.ConfigInvalid, [...new Set(lines)].join('\n'));
+  }
+  return {
+    config: deepFreeze(result.data),
+    warnings,
+    configFile: { path: file.path, loaded: text !== undefined },
+  };
+}
+
+interface ConfigFileChoice {
+  path: string;
+  /** How the path was named; undefined for the default, which may be absent. */
+  namedBy?: string;
+}
+
+function chooseConfigFile(flags: CliFlags, env: Record<string, string | undefined>): ConfigFileChoice {
+  if (flags.config !== undefined) return { path: flags.config, namedBy: '--config' };
+  const fromEnv = envValue(env, ENV_VARS.configFile);
+  if (fromEnv !== undefined) return { path: fromEnv, namedBy: ENV_VARS.configFile };
+  return { path: DEFAULT_CONFIG_FILE };
+}
+
+/** The file's text, or undefined when the default file is absent. */
+function readConfigFile(file: ConfigFileChoice, readFile: (path: string) => string): string | undefined {
+  try {
+    return readFile(file.path);
+  } catch (error) {
+    if (isMissingFileError(error)) {
+      // Outside Home Assistant the default file usually does not exist: env and
+      // flags are enough. A file someone named must exist, or their settings vanish.
+      if (file.namedBy === undefined) return undefined;
+      throw new ConfigError(
+        ErrorCode.ConfigFileNotFound,
+        `config file not found: ${file.path} (named by ${file.namedBy})`,
+        { cause: error },
+      );
+    }
+    throw new ConfigError(
+      ErrorCode.ConfigFileUnreadable,
+      `cannot read config file ${file.path}: ${reasonOf(error)}`,
+      { cause: error },
+    );
+  }
+}
+
+function isMissingFileError(error: unknown): boolean {
+  // ENOTDIR: a path component is a file, e.g. /data is not a directory.
+  return error instanceof Error && 'code' in error && (error.code === 'ENOENT' || error.code === 'ENOTDIR');
+}
+
+type ParseOutcome = { ok: true; value: unknown } | { ok: false; reason: string };
+
+/** Parses by extension; `.json` as JSON, `.yaml`/`.yml` as YAML, anything else JSON then YAML. */
+function parseConfigText(path: string, text: string, warnings: string[]): Record<string, unknown> {
+  // Editors on Windows save a BOM, which JSON.parse rejects.
+  const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  const extension = extname(path).toLowerCase();
+  let outcome: ParseOutcome;
+  if (extension === '.json') {
+    outcome = parseJson(body);
+    if (!outcome.ok) throw unparsable(path, `invalid JSON: ${outcome.reason}`);
+  } else if (extension === '.yaml' || extension === '.yml') {
+    outcome = parseYaml(body, path, warnings);
+    if (!outcome.ok) throw unparsable(path, `invalid YAML: ${outcome.reason}`);
+  } else {
+    outcome = parseJson(body);
+    if (!outcome.ok) {
+      const asJson = outcome.reason;
+      outcome = parseYaml(body, path, warnings);
+      if (!outcome.ok) throw unparsable(path, `neither JSON (${asJson}) nor YAML (${outcome.reason})`);
+    }
+  }
+
+  // An empty or comments-only YAML file means "all defaults", like null values do.
+  const data = stripNulls(outcome.value) ?? {};
+  if (!isRecord(data)) {
+    throw unparsable(path, `the top level must be a mapping of option names to values, not ${kindOf(data)}`);
+  }
+  return data;
+}
+
+function parseJson(text: string): ParseOutcome {
+  try {
+    const value: unknown = JSON.parse(text);
+    return { ok: true, value };
+  } catch (error) {
+    return { ok: false, reason: reasonOf(error) };
+  }
+}
+
+function parseYaml(text: string, path: string, warnings: string[]): ParseOutcome {
+  const document = parseDocument(text);
+  const [firstError] = document.errors;
+  if (firstError !== undefined) return { ok: false, reason: reasonOf(firstError) };
+  for (const warning of document.warnings) warnings.push(`config file ${path}: ${reasonOf(warning)}`);
+  try {
+    // toJS resolves aliases and throws on unresolved ones or alias bombs.
+    const value: unknown = document.toJS();
+    return { ok: true, value };
+  } catch (error) {
+    return { ok: false, reason: reasonOf(error) };
+  }
+}
+
+function unparsable(path: string, reason: string): ConfigError {
+  return new ConfigError(ErrorCode.ConfigFileUnreadable, `cannot parse config file ${path}: ${reason}`);
+}
+
+/** The first line of an error's message, without the trailing colon that introduces a code excerpt. */
+function reasonOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return (message.split('\n')[0] ?? '').replace(/:\s*$/, '');
+}
+
+/**
+ * Home Assistant writes `null` for optional fields left empty; treat them as
+ * absent so the defaults apply. Nulls inside lists are kept: a list item cannot
+ * be absent, and removing it would shift the indices in error messages.
+ */
+function stripNulls(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    const items: unknown[] = value;
+    return items.map((item) => (item === null ? item : stripNulls(item)));
+  }
+  if (!isRecord(value)) return value;
+  // fromEntries defines own properties, so a "__proto__" key stays an ordinary
+  // (unknown) key instead of replacing the prototype.
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, item]) => item !== null)
+      .map(([key, item]) => [key, stripNulls(item)]),
+  );
+}
+
+/**
+ * A typo must not fail the start of a proxy that chargers depend on, nor
+ * disappear silently: each unknown key becomes a warning and is removed, so the
+ * strict schema accepts the rest.
+ */
+function removeUnknownKeys(fileData: Record<string, unknown>, filePath: string, warnings: string[]): void {
+  const check = configSchema.safeParse(fileData);
+  if (check.success) return;
+  for (const issue of check.error.issues) {
+    if (issue.code !== 'unrecognized_keys') continue;
+    const parent = valueAt(fileData, issue.path);
+    for (const key of issue.keys) {
+      warnings.push(`unknown option ${JSON.stringify(formatPath([...issue.path, key]))} in ${filePath} (ignored)`);
+      if (isRecord(parent)) Reflect.deleteProperty(parent, key);
+    }
+  }
+}
+
+interface Layered {
+  merged: Record<string, unknown>;
+  provenance: Provenance;
+}
+
+/** One option settable from the environment and/or a flag. */
+interface ScalarLayer {
+  key: keyof Config;
+  envVar?: string;
+  flag?: string;
+  flagValue?: string;
+  numeric: boolean;
+}
+
+function applyLayers(
+  fileData: Record<string, unknown>,
+  env: Record<string, string | undefined>,
+  flags: CliFlags,
+  filePath: string,
+): Layered {
+  const merged: Record<string, unknown> = { ...fileData };
+  const provenance: Provenance = { filePath, topLevel: new Map() };
+
+  const scalars: ScalarLayer[] = [
+    { key: 'port', envVar: ENV_VARS.port, flag: '--port', flagValue: flags.port, numeric: true },
+    { key: 'host', flag: '--host', flagValue: flags.host, numeric: false },
+    { key: 'primary_csms_url', envVar: ENV_VARS.primary, flag: '--primary', flagValue: flags.primary, numeric: false },
+    { key: 'log_level', envVar: ENV_VARS.logLevel, flag: '--log-level', flagValue: flags.logLevel, numeric: false },
+    { key: 'log_max_message_length', envVar: ENV_VARS.logMaxMessageLength, numeric: true },
+    { key: 'data_dir', envVar: ENV_VARS.dataDir, flag: '--data-dir', flagValue: flags.dataDir, numeric: false },
+  ];
+  for (const { key, envVar, flag, flagValue, numeric } of scalars) {
+    const fromEnv = envVar === undefined ? undefined : envValue(env, envVar);
+    let origin: (Origin & { raw: string }) | undefined;
+    if (flag !== undefined && flagValue !== undefined) origin = { label: flag, source: SOURCE_FLAGS, raw: flagValue };
+    else if (envVar !== undefined && fromEnv !== undefined) origin = { label: envVar, source: SOURCE_ENV, raw: fromEnv };
+    if (origin === undefined) continue;
+    merged[key] = numeric ? integerOrString(origin.raw) : origin.raw;
+    provenance.topLevel.set(key, origin);
+  }
+
+  const urls = secondaryUrlsFromFlagsOrEnv(flags, env);
+  if (urls !== undefined) {
+    const fileList = Array.isArray(fileData.secondary_csms) ? fileData.secondary_csms : [];
+    provenance.secondaries = [];
+    merged.secondary_csms = urls.map((origin) => {
+      const url = origin.raw ?? '';
+      // Replacing the list must not lose what only the file can express
+      // (charger_map, name, ...) for a backend the env/flags still name.
+      const fileIndex = fileList.findIndex((entry) => isRecord(entry) && typeof entry.url === 'string' && sameUrl(entry.url, url));
+      const fileEntry: unknown = fileList[fileIndex];
+      provenance.secondaries?.push(fileIndex === -1 ? { url: origin } : { url: origin, fileIndex });
+      return isRecord(fileEntry) ? { ...fileEntry, url } : { url };
+    });
+  }
+  return { merged, provenance };
+}
+
+/** `--secondary` (all of them) beats SECONDARY_CSMS_URLS; undefined keeps the file's list. */
+function secondaryUrlsFromFlagsOrEnv(flags: CliFlags, env: Record<string, string | undefined>): Origin[] | undefined {
+  if (flags.secondary !== undefined) {
+    // `--secondary ""` is the command-line way to say "no secondaries".
+    return flags.secondary
+      .filter((url) => url.trim() !== '')
+      .map((url) => ({ label: '--secondary', source: SOURCE_FLAGS, raw: url }));
+  }
+  const list = envValue(env, ENV_VARS.secondaries);
+  if (list === undefined) return undefined;
+  return list
+    .split(',')
+    .map((url) => url.trim())
+    .filter((url) => url !== '')
+    .map((url, index) => ({ label: `${ENV_VARS.secondaries}[${index}]`, source: SOURCE_ENV, raw: url }));
+}
+
+function sameUrl(a: string, b: string): boolean {
+  if (a.trim() === b.trim()) return true;
+  // WHATWG normalisation: "WSS://Host.example" names the same backend as "wss://host.example/".
+  return URL.canParse(a) && URL.canParse(b) && new URL(a).href === new URL(b).href;
+}
+
+/** An env var's value, trimmed; empty counts as unset (compose files write `PORT=`). */
+function envValue(env: Record<string, string | undefined>, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** Plain integers become numbers; anything else stays a string so the schema error shows it. */
+function integerOrString(raw: string): number | string {
+  return /^[+-]?\d+$/.test(raw.trim()) ? Number(raw) : raw;
+}
+
+function describeIssue(issue: Issue, merged: Record<string, unknown>, provenance: Provenance): string {
+  const value = valueAt(merged, issue.path);
+  if (issue.path.length === 1 && issue.path[0] === 'primary_csms_url' && value === undefined) {
+    return `invalid configuration: ${PRIMARY_REQUIRED}`;
+  }
+  const origin = locate(issue.path, provenance);
+  if (value === undefined) return `invalid configuration: ${origin.label} (${origin.source}): missing; ${issue.message}`;
+  const shown = showValue(issue.path, value, origin);
+  return `invalid configuration: ${origin.label}=${shown} (${origin.source}): ${issue.message}`;
+}
+
+/** Names an issue's path the way the user set it: env var, flag, or path in the file. */
+function locate(path: Path, provenance: Provenance): Origin {
+  const [head, index, ...rest] = path;
+  const fileOrigin = (filePath: Path): Origin => ({ label: formatPath(filePath), source: provenance.filePath });
+
+  if (head === 'secondary_csms' && provenance.secondaries !== undefined && typeof index === 'number') {
+    const entry = provenance.secondaries[index];
+    if (entry !== undefined) {
+      if (rest.length === 0 || rest[0] === 'url') return entry.url;
+      if (entry.fileIndex !== undefined) return fileOrigin(['secondary_csms', entry.fileIndex, ...rest]);
+      return { label: formatPath(path), source: entry.url.source };
+    }
+  }
+  if (typeof head === 'string') {
+    const layered = provenance.topLevel.get(head);
+    if (layered !== undefined) return layered;
+  }
+  return fileOrigin(path);
+}
+
+const URL_KEYS = new Set(['url', 'primary_csms_url']);
+const SECRET_KEYS = new Set(['password']);
+
+/** The value as one redacted, bounded line of text. */
+function showValue(path: Path, value: unknown, origin: Origin): string {
+  const key = path.at(-1);
+  if (typeof key === 'string' && SECRET_KEYS.has(key)) return '"***"';
+  const text = origin.raw ?? value;
+  if (typeof text === 'string') {
+    const mayHoldCredentials = (typeof key === 'string' && URL_KEYS.has(key)) || /:\/\/|@/.test(text);
+    const safe = mayHoldCredentials ? redactUrl(text) : text;
+    const bounded = safe.length > MAX_SHOWN_VALUE_LENGTH ? `${safe.slice(0, MAX_SHOWN_VALUE_LENGTH)}…` : safe;
+    // JSON quoting escapes newlines, so the message stays one line.
+    return JSON.stringify(bounded);
+  }
+  // Never print the contents of an object or list: they may hold a password.
+  if (Array.isArray(text)) return '[…]';
+  if (isRecord(text)) return '{…}';
+  return String(text);
+}
+
+/** `secondary_csms[1].charger_map[0].password`, quoting keys that are not plain names. */
+export function formatPath(path: Path): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') {
+      out += `[${segment}]`;
+      continue;
+    }
+    const name = String(segment);
+    if (/^[A-Za-z_][\w-]*$/.test(name)) out += out === '' ? name : `.${name}`;
+    else out += `[${JSON.stringify(name)}]`;
+  }
+  return out;
+}
+
+function valueAt(root: unknown, path: Path): unknown {
+  let current = root;
+  for (const segment of path) {
+    if (Array.isArray(current) && typeof segment === 'number') current = current[segment];
+    else if (isRecord(current) && typeof segment === 'string' && Object.hasOwn(current, segment)) {
+      current = current[segment];
+    } else return undefined;
+  }
+  return current;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function kindOf(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  return `a ${typeof value}`;
+}
+
+function deepFreeze<T>(value: T): Readonly<T> {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const item of Object.values(value)) deepFreeze(item);
+  }
+  return value;
+}

@@ -1,0 +1,186 @@
+/**
+ * The one schema of the configuration file. Keys are snake_case because that is
+ * what users write (Home Assistant's options.json, the README's config.json), and
+ * the parsed object keeps the same names so a log line, an error message and the
+ * file all say the same thing.
+ *
+ * Every object is strict: unknown keys surface as `unrecognized_keys` issues,
+ * which the loader turns into warnings (see load.ts), never into silent drops.
+ */
+import { z } from 'zod';
+
+const MIB = 1024 * 1024;
+
+/** Ports 0–65535; 0 asks the OS for a free port (tests use it). */
+const PORT_MIN = 0;
+const PORT_MAX = 65_535;
+const CONNECT_TIMEOUT_MIN_MS = 100;
+const CONNECT_TIMEOUT_MAX_MS = 120_000;
+const MESSAGE_SIZE_MIN_BYTES = 1024;
+const MESSAGE_SIZE_MAX_BYTES = 64 * MIB;
+/** A ping interval under 1 s would be traffic, not a keepalive. */
+const PING_INTERVAL_MIN_MS = 1000;
+const PING_INTERVAL_MAX_MS = 3_600_000;
+const PING_MAX_MISSED_MIN = 1;
+const PING_MAX_MISSED_MAX = 10;
+const SHUTDOWN_TIMEOUT_MIN_MS = 100;
+const SHUTDOWN_TIMEOUT_MAX_MS = 60_000;
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const WS_URL_MESSAGE = 'expected a ws:// or wss:// URL';
+
+/**
+ * An integer within [min, max]. One message for every way to miss (wrong type,
+ * fraction, out of range), because the user needs the valid range, not zod's
+ * taxonomy of the failure.
+ */
+function intInRange(min: number, max: number, unit?: string) {
+  const message = `expected an integer from ${min} to ${max}${unit === undefined ? '' : ` (${unit})`}`;
+  return z.int({ error: message }).min(min, { error: message }).max(max, { error: message });
+}
+
+function nonNegativeInt(unit: string) {
+  const message = `expected an integer of 0 or more (${unit})`;
+  return z.int({ error: message }).min(0, { error: message });
+}
+
+function nonEmptyString(what: string) {
+  const message = `expected a non-empty ${what}`;
+  return z.string({ error: message }).min(1, { error: message });
+}
+
+/** Why a string is not usable as an upstream WebSocket URL, or undefined if it is. */
+function wsUrlProblem(value: string): string | undefined {
+  if (!URL.canParse(value)) return WS_URL_MESSAGE;
+  const url = new URL(value);
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') return WS_URL_MESSAGE;
+  // RFC 6455 §3: a WebSocket URI has no fragment, and `ws` refuses to dial one,
+  // so catch it here rather than on the first charger connection.
+  if (url.hash !== '' || value.includes('#')) return 'expected a ws:// or wss:// URL without a #fragment';
+  return undefined;
+}
+
+function wsUrl() {
+  return z.string({ error: WS_URL_MESSAGE }).superRefine((value, ctx) => {
+    const problem = wsUrlProblem(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+}
+
+function bool() {
+  return z.boolean({ error: 'expected true or false' });
+}
+
+export const chargerMapEntrySchema = z
+  .strictObject({
+    charger_id: nonEmptyString('charge point id').describe(
+      'Charge point identity as the charger presents it to the proxy (last path segment of its URL).',
+    ),
+    mapped_charger_id: nonEmptyString('charge point id')
+      .optional()
+      .describe('Identity to present to this secondary instead of charger_id.'),
+    password: z
+      .string({ error: 'expected a string' })
+      .optional()
+      .describe(
+        'HTTP Basic Auth password to send to this secondary instead of forwarding the charger\'s Authorization header.',
+      ),
+    id_tag: nonEmptyString('idTag')
+      .optional()
+      .describe('idTag to put in the StartTransaction mirrored to this secondary, replacing the charger\'s.'),
+  })
+  .describe('Per-charger overrides for one secondary CSMS.');
+
+export const secondaryConfigSchema = z
+  .strictObject({
+    url: wsUrl().describe('WebSocket URL of the secondary CSMS (ws:// or wss://).'),
+    name: nonEmptyString('name').optional().describe('Label for logs and metrics; defaults to the redacted URL.'),
+    append_charge_point_id: bool()
+      .default(true)
+      .describe('Append "/<charge point id>" to url when dialling, as chargers do with their backend URL.'),
+    forward_authorization: bool()
+      .default(true)
+      .describe('Forward the charger\'s Authorization header to this secondary (unless charger_map sets a password).'),
+    charger_map: z
+      .array(chargerMapEntrySchema, { error: 'expected a list of charger mappings' })
+      .default([])
+      .describe('Per-charger overrides of identity, password and idTag for this secondary.'),
+  })
+  .superRefine((secondary, ctx) => {
+    // Two entries for one charger would make the override depend on list order.
+    const firstIndex = new Map<string, number>();
+    secondary.charger_map.forEach((entry, index) => {
+      const earlier = firstIndex.get(entry.charger_id);
+      if (earlier === undefined) {
+        firstIndex.set(entry.charger_id, index);
+        return;
+      }
+      ctx.addIssue({
+        code: 'custom',
+        path: ['charger_map', index, 'charger_id'],
+        message: `duplicate charger_id, already mapped in charger_map[${earlier}]`,
+      });
+    });
+  })
+  .describe('A secondary CSMS that receives a mirror of the charger\'s traffic.');
+
+export const configSchema = z
+  .strictObject({
+    port: intInRange(PORT_MIN, PORT_MAX)
+      .default(9000)
+      .describe('TCP port the proxy listens on for chargers; 0 picks a free port.'),
+    host: nonEmptyString('listen address')
+      .optional()
+      .describe('Address to listen on, e.g. 0.0.0.0 or ::1; unset listens on all interfaces.'),
+    primary_csms_url: wsUrl().describe(
+      'WebSocket URL of the primary CSMS (ws:// or wss://); it has full control of the charger. Required.',
+    ),
+    primary_csms_append_charge_point_id: bool()
+      .default(true)
+      .describe('Append "/<charge point id>" to primary_csms_url when dialling.'),
+    primary_connect_timeout_ms: intInRange(CONNECT_TIMEOUT_MIN_MS, CONNECT_TIMEOUT_MAX_MS, 'milliseconds')
+      .default(10_000)
+      .describe('Milliseconds to wait for the primary CSMS handshake before refusing the charger.'),
+    secondary_csms: z
+      .array(secondaryConfigSchema, { error: 'expected a list of secondary CSMS entries' })
+      .default([])
+      .describe('Secondary CSMSs that receive a mirror of every charger\'s traffic.'),
+    log_level: z
+      .enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` })
+      .default('info')
+      .describe('Minimum level of log lines written to stdout.'),
+    log_max_message_length: nonNegativeInt('characters')
+      .default(120)
+      .describe('Characters of an OCPP message shown in debug logs before truncation; 0 shows all.'),
+    data_dir: nonEmptyString('directory path')
+      .default('./data')
+      .describe('Directory for state that must survive restarts.'),
+    max_message_size_bytes: intInRange(MESSAGE_SIZE_MIN_BYTES, MESSAGE_SIZE_MAX_BYTES, 'bytes')
+      .default(4 * MIB)
+      .describe('Largest WebSocket message accepted from a charger or CSMS, in bytes.'),
+    ping_interval_ms: intInRange(0, PING_INTERVAL_MAX_MS, 'milliseconds')
+      .refine((value) => value === 0 || value >= PING_INTERVAL_MIN_MS, {
+        error: `expected 0 (off) or an integer from ${PING_INTERVAL_MIN_MS} to ${PING_INTERVAL_MAX_MS} (milliseconds)`,
+      })
+      .default(30_000)
+      .describe('Milliseconds between WebSocket pings on every link; 0 turns pings off.'),
+    ping_max_missed: intInRange(PING_MAX_MISSED_MIN, PING_MAX_MISSED_MAX)
+      .default(2)
+      .describe('Consecutive unanswered pings after which a link is considered dead and closed.'),
+    shutdown_timeout_ms: intInRange(SHUTDOWN_TIMEOUT_MIN_MS, SHUTDOWN_TIMEOUT_MAX_MS, 'milliseconds')
+      .default(8000)
+      .describe('Milliseconds a graceful shutdown waits for connections to close before destroying them.'),
+    permessage_deflate: bool()
+      .default(true)
+      .describe('Offer and accept the permessage-deflate WebSocket extension (RFC 7692).'),
+  })
+  .describe('ocpp-splitter configuration.');
+
+/** The validated configuration, with every default filled in. */
+export type Config = z.output<typeof configSchema>;
+/** What a config file may contain before defaults are applied. */
+export type ConfigInput = z.input<typeof configSchema>;
+export type SecondaryConfig = z.output<typeof secondaryConfigSchema>;
+export type ChargerMapEntry = z.output<typeof chargerMapEntrySchema>;

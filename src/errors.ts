@@ -1,0 +1,54 @@
+/**
+ * The error catalog. Every error the proxy raises on purpose carries a stable
+ * machine code, so callers, logs and tests match on `code`, never on message text.
+ */
+export const ErrorCode = {
+  /** A configuration value failed validation. */
+  ConfigInvalid: 'OCPP_SPLITTER_ERR_CONFIG_INVALID',
+  /** A configuration file named explicitly (flag or env) does not exist. */
+  ConfigFileNotFound: 'OCPP_SPLITTER_ERR_CONFIG_FILE_NOT_FOUND',
+  /** A configuration file exists but cannot be read or parsed. */
+  ConfigFileUnreadable: 'OCPP_SPLITTER_ERR_CONFIG_FILE_UNREADABLE',
+  /** Unknown or malformed command-line arguments. */
+  CliUsage: 'OCPP_SPLITTER_ERR_CLI_USAGE',
+  /** The charger's upgrade request is not a valid WebSocket / OCPP-J handshake. */
+  BadUpgrade: 'OCPP_SPLITTER_ERR_BAD_UPGRADE',
+  /** The charge point identity in the URL is missing or not allowed by OCPP. */
+  InvalidIdentity: 'OCPP_SPLITTER_ERR_INVALID_IDENTITY',
+  /** An upstream CSMS answered the handshake with an HTTP status other than 101. */
+  UpstreamRefused: 'OCPP_SPLITTER_ERR_UPSTREAM_REFUSED',
+  /** An upstream CSMS could not be reached (DNS, TCP, TLS). */
+  UpstreamUnreachable: 'OCPP_SPLITTER_ERR_UPSTREAM_UNREACHABLE',
+  /** An upstream CSMS did not complete the handshake in time. */
+  UpstreamTimeout: 'OCPP_SPLITTER_ERR_UPSTREAM_TIMEOUT',
+  /** Charger and upstream CSMS share no OCPP sub-protocol. */
+  NoCommonSubprotocol: 'OCPP_SPLITTER_ERR_NO_COMMON_SUBPROTOCOL',
+  /** The handshake was abandoned because the charger went away or the proxy closed. */
+  HandshakeAborted: 'OCPP_SPLITTER_ERR_HANDSHAKE_ABORTED',
+  /** The proxy is shutting down or not listening. */
+  ProxyClosed: 'OCPP_SPLITTER_ERR_PROXY_CLOSED',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class OcppSplitterError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'OcppSplitterError';
+    this.code = code;
+  }
+}
+
+/** A configuration problem: `message` is one line naming the option and the value. */
+export class ConfigError extends OcppSplitterError {
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
+    this.name = 'ConfigError';
+  }
+}
+
+export function isOcppSplitterError(error: unknown): error is OcppSplitterError {
+  return error instanceof OcppSplitterError;
+}
