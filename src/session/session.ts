@@ -1,0 +1,131 @@
+import type { Logger } from '../logging/logger.js';
+import { describeFrame } from '../logging/describe-frame.js';
+import { CloseCode, isRelayableCloseCode } from '../links/close-codes.js';
+import type { Keepalive } from '../links/keepalive.js';
+import { Leg, type LegHandlers } from '../links/leg.js';
+import type WebSocket from 'ws';
+
+export const SessionState = {
+  Open: 'open',
+  Closing: 'closing',
+  Closed: 'closed',
+} as const;
+export type SessionState = (typeof SessionState)[keyof typeof SessionState];
+
+export interface SessionOptions {
+  readonly identity: string;
+  /** The negotiated OCPP sub-protocol ('' when none). */
+  readonly subprotocol: string;
+  /** Just upgraded; its socket is paused until the session has wired it. */
+  readonly charger: WebSocket;
+  /** Opened by `dial()`, still paused. */
+  readonly primary: WebSocket;
+  readonly log: Logger;
+  readonly keepalive: Keepalive;
+  /** Debug log bodies are cut at this many characters (0 = never). */
+  readonly logMaxMessageLength: number;
+}
+
+/**
+ * One charger's connection through the proxy: the charger leg and the primary
+ * leg, wired so every frame reaches the other side exactly as received, and so
+ * either side closing closes the other. Knows nothing of OCPP actions.
+ */
+export class ChargerSession {
+  readonly identity: string;
+  readonly subprotocol: string;
+  readonly #log: Logger;
+  readonly #logFrames: boolean;
+  readonly #logMaxMessageLength: number;
+  readonly #charger: Leg;
+  readonly #primary: Leg;
+  /** Legs whose socket failed at the protocol level; their close code is not relayed. */
+  readonly #failedLegs = new Set<Leg>();
+  #state: SessionState = SessionState.Open;
+  readonly #ended: Promise<void>;
+  #resolveEnded!: () => void;
+
+  constructor(options: SessionOptions) {
+    this.identity = options.identity;
+    this.subprotocol = options.subprotocol;
+    this.#log = options.log;
+    this.#logFrames = options.log.isLevelEnabled('debug');
+    this.#logMaxMessageLength = options.logMaxMessageLength;
+    this.#ended = new Promise((resolve) => {
+      this.#resolveEnded = resolve;
+    });
+    this.#charger = new Leg('charger', options.charger, this.#handlers, options.keepalive);
+    this.#primary = new Leg('primary', options.primary, this.#handlers, options.keepalive);
+    // Both sockets were paused until now, so no frame could arrive unheard.
+    this.#charger.resume();
+    this.#primary.resume();
+  }
+
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  /** Settles once both sockets are closed and every listener is gone. */
+  get ended(): Promise<void> {
+    return this.#ended;
+  }
+
+  /** Closes both legs with the same code and reason (shutdown, replacement); idempotent. */
+  close(code: number, reason: string): void {
+    if (this.#state !== SessionState.Open) return;
+    this.#state = SessionState.Closing;
+    this.#charger.close(code, reason);
+    this.#primary.close(code, reason);
+  }
+
+  /** Drops both sockets at once, without closing handshakes; idempotent. */
+  terminate(): void {
+    if (this.#state === SessionState.Closed) return;
+    this.#state = SessionState.Closing;
+    this.#charger.terminate();
+    this.#primary.terminate();
+  }
+
+  readonly #handlers: LegHandlers = {
+    onFrame: (leg, data, isBinary) => {
+      const toPrimary = leg === this.#charger;
+      if (this.#logFrames) {
+        this.#log.debug(
+          { message: describeFrame(data, isBinary, this.#logMaxMessageLength) },
+          toPrimary ? 'charger → proxy' : 'primary → proxy',
+        );
+      }
+      const target = toPrimary ? this.#primary : this.#charger;
+      if (!target.send(data, isBinary, leg)) {
+        // The other side is already closing: its close event ends this session;
+        // a direct connection would have lost this frame the same way.
+        this.#log.warn({ from: leg.name, bytes: data.length }, 'frame dropped: the other side is closing');
+      }
+    },
+
+    onClose: (leg, code, reason) => {
+      const fromCharger = leg === this.#charger;
+      this.#log.info({ code, reason }, fromCharger ? 'charger disconnected' : 'primary disconnected');
+      const other = fromCharger ? this.#primary : this.#charger;
+      if (this.#state === SessionState.Open) {
+        this.#state = SessionState.Closing;
+        if (!this.#failedLegs.has(leg) && isRelayableCloseCode(code)) {
+          other.close(code, reason);
+        } else if (fromCharger) {
+          other.close(CloseCode.GoingAway, 'charger connection lost');
+        } else {
+          other.close(CloseCode.InternalError, 'primary CSMS connection lost');
+        }
+      }
+      if (this.#charger.closed && this.#primary.closed) {
+        this.#state = SessionState.Closed;
+        this.#resolveEnded();
+      }
+    },
+
+    onError: (leg, error) => {
+      this.#failedLegs.add(leg);
+      this.#log.warn({ leg: leg.name, code: error.code, error: error.message }, 'websocket error, closing that leg');
+    },
+  };
+}
