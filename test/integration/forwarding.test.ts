@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { RPCServer } from 'ocpp-rpc';
-import { closeAll, connectRawCharger, onCleanup, recordPeer, startProxy, startRawCsms } from '../support/harness.js';
+import { connect as tcpConnect } from 'node:net';
+import { closeAll, connectRawCharger, maskedTextFrame, onCleanup, recordPeer, startProxy, startRawCsms } from '../support/harness.js';
 
 afterEach(closeAll);
 
@@ -58,6 +59,33 @@ describe('charger → primary', () => {
     });
     const primary = await csms.nextPeer();
     for (const frame of frames) expect((await primary.nextFrame()).data.toString()).toBe(frame);
+  });
+  it('keeps even frames an eager charger sends before its 101, in the request’s packet or while the primary decides', async () => {
+    let release!: () => void;
+    const csms = await startRawCsms({ holdUpgrade: new Promise<void>((resolve) => (release = resolve)) });
+    const { port, proxy } = await startProxy(csms.url);
+    const socket = tcpConnect(port, '127.0.0.1');
+    onCleanup(() => socket.destroy());
+    await once(socket, 'connect');
+    const first = '[2,"with-request","BootNotification",{"chargePointVendor":"A","chargePointModel":"B"}]';
+    const second = '[2,"while-dialling","Heartbeat",{}]';
+    socket.write(
+      Buffer.concat([
+        Buffer.from(
+          'GET /CP-HASTY HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+            'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: ocpp1.6\r\n\r\n',
+        ),
+        maskedTextFrame(first),
+      ]),
+    );
+    await expect.poll(() => proxy.stats().pendingHandshakes).toBe(1);
+    socket.write(maskedTextFrame(second));
+    // Let the proxy read the second packet while the primary still holds its answer.
+    await new Promise((resolve) => setImmediate(resolve));
+    release();
+    const primary = await csms.nextPeer();
+    expect((await primary.nextFrame()).data.toString()).toBe(first);
+    expect((await primary.nextFrame()).data.toString()).toBe(second);
   });
 });
 

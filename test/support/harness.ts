@@ -199,6 +199,8 @@ export interface RawCsmsOptions {
   /** Sends these frames the instant the connection opens (before the charger could be attached). */
   greet?: string[];
   autoPong?: boolean;
+  /** Holds every upgrade until this settles (to act while the proxy waits for the primary). */
+  holdUpgrade?: Promise<void>;
 }
 
 export async function startRawCsms(options: RawCsmsOptions = {}): Promise<RawCsms> {
@@ -213,6 +215,13 @@ export async function startRawCsms(options: RawCsmsOptions = {}): Promise<RawCsm
   const waiting: Array<(peer: RawPeer) => void> = [];
   httpServer.on('upgrade', (request: IncomingMessage, socket, head) => {
     requests.push(request);
+    if (options.holdUpgrade !== undefined) {
+      const held = options.holdUpgrade;
+      options = { ...options, holdUpgrade: undefined };
+      void held.then(() => httpServer.emit('upgrade', request, socket, head));
+      requests.pop();
+      return;
+    }
     if (options.refuseWith !== undefined) {
       const headerLines = Object.entries(options.refuseWith.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join('');
       socket.end(`HTTP/1.1 ${options.refuseWith.status} Refused\r\nConnection: close\r\nContent-Length: 0\r\n${headerLines}\r\n`);
@@ -286,4 +295,11 @@ export async function upgradeStatus(
     });
     socket.once('upgrade', (response: IncomingMessage) => resolve({ status: response.statusCode ?? 0, headers: response.headers, socket }));
   });
+}
+
+/** A masked client text frame (RFC 6455 §5.2), for raw-TCP chargers; payloads under 126 bytes. */
+export function maskedTextFrame(text: string, mask: readonly [number, number, number, number] = [1, 2, 3, 4]): Buffer {
+  const payload = Buffer.from(text);
+  if (payload.length >= 126) throw new RangeError('maskedTextFrame: payload too long for the 7-bit length form');
+  return Buffer.concat([Buffer.from([0x81, 0x80 | payload.length, ...mask]), payload.map((byte, i) => byte ^ mask[i % 4]!)]);
 }
