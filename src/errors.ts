@@ -27,6 +27,10 @@ export const ErrorCode = {
   HandshakeAborted: 'OCPP_SPLITTER_ERR_HANDSHAKE_ABORTED',
   /** The proxy is shutting down or not listening. */
   ProxyClosed: 'OCPP_SPLITTER_ERR_PROXY_CLOSED',
+  /** The durable store cannot be opened (missing permissions, corrupt file, wrong schema version). */
+  StoreUnavailable: 'OCPP_SPLITTER_ERR_STORE_UNAVAILABLE',
+  /** A write to the durable store failed (disk full, I/O error); the writes are kept and retried. */
+  StoreWriteFailed: 'OCPP_SPLITTER_ERR_STORE_WRITE_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -46,6 +50,14 @@ export class ConfigError extends OcppSplitterError {
   constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
     super(code, message, options);
     this.name = 'ConfigError';
+  }
+}
+
+/** A durable-store failure; `code` tells whether opening or writing failed. */
+export class StoreError extends OcppSplitterError {
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
+    this.name = 'StoreError';
   }
 }
 

@@ -12,7 +12,13 @@ import { CloseCode } from './links/close-codes.js';
 import { dial, type DialOutcome } from './links/dial.js';
 import { Keepalive } from './links/keepalive.js';
 import { createLogger, taggedLogger, type Logger } from './logging/logger.js';
+import { createMirrorCounters, type MirrorCounters } from './mirror/counters.js';
+import { SessionMirror } from './mirror/session-mirror.js';
+import type { MirrorTiming } from './mirror/secondary-link.js';
+import { versionOfSubprotocol } from './ocpp/error-codes.js';
 import { ChargerSession } from './session/session.js';
+import { openSqliteStore } from './store/sqlite-store.js';
+import type { MirrorStore } from './store/store.js';
 import { SessionRegistry } from './session/registry.js';
 import { redactUrl } from './util/redact-url.js';
 import { VERSION } from './version.js';
@@ -43,8 +49,10 @@ export interface ProxyStats {
   readonly chargers: number;
   /** Charger upgrades waiting for the primary's answer. */
   readonly pendingHandshakes: number;
-  /** Sockets the keepalive sweep is pinging. */
+  /** Sockets the keepalive sweeps are pinging (chargers, primaries, secondaries). */
   readonly keepaliveSockets: number;
+  /** What the mirror to the secondaries did so far. */
+  readonly mirror: Readonly<MirrorCounters>;
 }
 
 const ProxyState = { Idle: 'idle', Listening: 'listening', Closing: 'closing', Closed: 'closed' } as const;
@@ -61,6 +69,20 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
   const log = taggedLogger(rootLog, 'proxy');
   const sessions = new SessionRegistry();
   const keepalive = new Keepalive(config.ping_interval_ms, config.ping_max_missed);
+  const secondaryKeepalive = new Keepalive(config.secondary_ping_interval_ms, config.ping_max_missed);
+  const counters = createMirrorCounters();
+  const mirrorTiming: MirrorTiming = {
+    connectTimeoutMs: config.secondary_connect_timeout_ms,
+    reconnectDelayMs: config.secondary_reconnect_delay_ms,
+    reconnectMaxDelayMs: config.secondary_reconnect_max_delay_ms,
+    answerTimeoutMs: config.secondary_answer_timeout_ms,
+    maxAttempts: config.secondary_max_attempts,
+    queueLimit: config.secondary_queue_limit,
+    maxPayload: config.max_message_size_bytes,
+    perMessageDeflate: config.permessage_deflate,
+  };
+  /** Opened by listen() when secondaries are configured: without them there is nothing to keep. */
+  let store: MirrorStore | undefined;
   /** Handshakes waiting for the primary; aborted on shutdown. */
   const pendingHandshakes = new Set<AbortController>();
   /** The sub-protocol the primary chose, per upgrade request, for `handleProtocols`. */
@@ -195,6 +217,7 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
     }
     sessionLog.info({ primary: primaryForLog, protocol: outcome.subprotocol }, 'primary connected');
     chosenSubprotocol.set(request, outcome.subprotocol);
+    const mirrorStore = store;
     wss.handleUpgrade(request, socket, chargerHead, (charger: WebSocket) => {
       const session = new ChargerSession({
         identity: id.identity,
@@ -204,12 +227,32 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
         log: sessionLog,
         keepalive,
         logMaxMessageLength: config.log_max_message_length,
+        createMirror:
+          mirrorStore === undefined
+            ? undefined
+            : (sendToCharger) =>
+                new SessionMirror({
+                  chargerId: id.identity,
+                  rawSegment: id.rawSegment,
+                  subprotocol: outcome.subprotocol,
+                  // Without a known OCPP sub-protocol the 1.6 rules are the safe reading.
+                  version: versionOfSubprotocol(outcome.subprotocol) ?? '1.6',
+                  chargerAuthorization: authorization,
+                  secondaries: config.secondary_csms,
+                  store: mirrorStore,
+                  keepalive: secondaryKeepalive,
+                  log: sessionLog,
+                  counters,
+                  timing: mirrorTiming,
+                  sendToCharger,
+                }),
       });
       const replaced = sessions.add(session);
       if (replaced !== undefined) {
         sessionLog.warn('charge point id already connected: the older connection is replaced');
         replaced.close(CloseCode.GoingAway, 'replaced by a new connection');
       }
+      session.start();
       void session.ended.then(() => sessions.remove(session));
       sessionLog.info(
         {
@@ -250,6 +293,12 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
     }
     clearTimeout(deadline);
     keepalive.close();
+    secondaryKeepalive.close();
+    try {
+      store?.close();
+    } catch (error) {
+      log.error({ err: error }, 'could not write the last changes to the store');
+    }
     wss.close();
     server.closeAllConnections();
     await serverClosed;
@@ -260,10 +309,29 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
   return {
     sessions,
     address: boundAddress,
-    stats: () => ({ chargers: sessions.size, pendingHandshakes: pendingHandshakes.size, keepaliveSockets: keepalive.size }),
+    stats: () => ({
+      chargers: sessions.size,
+      pendingHandshakes: pendingHandshakes.size,
+      keepaliveSockets: keepalive.size + secondaryKeepalive.size,
+      mirror: { ...counters },
+    }),
     listen() {
       if (state !== ProxyState.Idle) {
         return Promise.reject(new OcppSplitterError(ErrorCode.ProxyClosed, `cannot listen: proxy is ${state}`));
+      }
+      if (config.secondary_csms.length > 0 && store === undefined) {
+        try {
+          store = openSqliteStore({
+            dataDir: config.data_dir,
+            onWriteError: (error, pendingWrites) => {
+              counters.storeWriteErrors += 1;
+              log.error({ code: error.code, error: error.message, pending_writes: pendingWrites }, 'store write failed; keeping the writes in memory and retrying');
+            },
+          });
+        } catch (error) {
+          state = ProxyState.Closed;
+          return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+        }
       }
       return new Promise<AddressInfo>((resolve, reject) => {
         const onError = (error: Error): void => {

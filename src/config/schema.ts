@@ -25,6 +25,12 @@ const PING_MAX_MISSED_MIN = 1;
 const PING_MAX_MISSED_MAX = 10;
 const SHUTDOWN_TIMEOUT_MIN_MS = 100;
 const SHUTDOWN_TIMEOUT_MAX_MS = 60_000;
+const SECONDARY_DELAY_MIN_MS = 100;
+const SECONDARY_DELAY_MAX_MS = 3_600_000;
+const ANSWER_TIMEOUT_MIN_MS = 100;
+const ANSWER_TIMEOUT_MAX_MS = 600_000;
+const MAX_ATTEMPTS_MAX = 100;
+const QUEUE_LIMIT_MAX = 1_000_000;
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -175,6 +181,39 @@ export const configSchema = z
     permessage_deflate: bool()
       .default(true)
       .describe('Offer and accept the permessage-deflate WebSocket extension (RFC 7692).'),
+    secondary_connect_timeout_ms: intInRange(CONNECT_TIMEOUT_MIN_MS, CONNECT_TIMEOUT_MAX_MS, 'milliseconds')
+      .default(10_000)
+      .describe('Milliseconds to wait for a secondary CSMS handshake before retrying later.'),
+    secondary_reconnect_delay_ms: intInRange(SECONDARY_DELAY_MIN_MS, SECONDARY_DELAY_MAX_MS, 'milliseconds')
+      .default(10_000)
+      .describe('Delay before the first reconnect to a secondary that dropped or refused; doubles per failure, ±20% jitter.'),
+    secondary_reconnect_max_delay_ms: intInRange(SECONDARY_DELAY_MIN_MS, SECONDARY_DELAY_MAX_MS, 'milliseconds')
+      .default(60_000)
+      .describe('Upper bound of the growing reconnect delay to a secondary.'),
+    secondary_ping_interval_ms: intInRange(0, PING_INTERVAL_MAX_MS, 'milliseconds')
+      .refine((value) => value === 0 || value >= PING_INTERVAL_MIN_MS, {
+        error: `expected 0 (off) or an integer from ${PING_INTERVAL_MIN_MS} to ${PING_INTERVAL_MAX_MS} (milliseconds)`,
+      })
+      .default(30_000)
+      .describe('Milliseconds between WebSocket pings to each secondary; after ping_max_missed unanswered pings it is reconnected.'),
+    secondary_answer_timeout_ms: intInRange(ANSWER_TIMEOUT_MIN_MS, ANSWER_TIMEOUT_MAX_MS, 'milliseconds')
+      .default(30_000)
+      .describe('Milliseconds to wait for an answer: from a secondary to a mirrored CALL, and from the charger to a secondary\'s command.'),
+    secondary_max_attempts: intInRange(1, MAX_ATTEMPTS_MAX)
+      .default(3)
+      .describe('Times a mirrored CALL is sent to a secondary that does not answer before it is skipped (logged and counted).'),
+    secondary_queue_limit: intInRange(1, QUEUE_LIMIT_MAX, 'messages')
+      .default(10_000)
+      .describe('Messages kept per charger and secondary while it is unreachable; when full the oldest non-transaction message is dropped first.'),
+  })
+  .superRefine((config, ctx) => {
+    if (config.secondary_reconnect_max_delay_ms < config.secondary_reconnect_delay_ms) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['secondary_reconnect_max_delay_ms'],
+        message: `must be at least secondary_reconnect_delay_ms (${config.secondary_reconnect_delay_ms})`,
+      });
+    }
   })
   .describe('ocpp-splitter configuration.');
 

@@ -4,6 +4,7 @@ import { CloseCode, isRelayableCloseCode } from '../links/close-codes.js';
 import type { Keepalive } from '../links/keepalive.js';
 import { Leg, type LegHandlers } from '../links/leg.js';
 import type WebSocket from 'ws';
+import type { SessionMirror } from '../mirror/session-mirror.js';
 
 export const SessionState = {
   Open: 'open',
@@ -24,6 +25,8 @@ export interface SessionOptions {
   readonly keepalive: Keepalive;
   /** Debug log bodies are cut at this many characters (0 = never). */
   readonly logMaxMessageLength: number;
+  /** Builds the session's mirror to the secondaries, given a way to reach the charger; none without secondaries. */
+  readonly createMirror?: (sendToCharger: (text: string) => boolean) => SessionMirror;
 }
 
 /**
@@ -39,6 +42,7 @@ export class ChargerSession {
   readonly #logMaxMessageLength: number;
   readonly #charger: Leg;
   readonly #primary: Leg;
+  readonly #mirror: SessionMirror | undefined;
   /** Legs whose socket failed at the protocol level; their close code is not relayed. */
   readonly #failedLegs = new Set<Leg>();
   #state: SessionState = SessionState.Open;
@@ -56,6 +60,21 @@ export class ChargerSession {
     });
     this.#charger = new Leg('charger', options.charger, this.#handlers, options.keepalive);
     this.#primary = new Leg('primary', options.primary, this.#handlers, options.keepalive);
+    this.#mirror = options.createMirror?.((text) => this.#charger.send(text, false));
+  }
+
+  /** The secondaries this session mirrors to (empty without secondaries). */
+  get mirror(): SessionMirror | undefined {
+    return this.#mirror;
+  }
+
+  /**
+   * Starts the traffic. Separate from the constructor so that a session this one
+   * replaces is closed first and its durable state is settled before this one
+   * loads it.
+   */
+  start(): void {
+    this.#mirror?.start();
     // Both sockets were paused until now, so no frame could arrive unheard.
     this.#charger.resume();
     this.#primary.resume();
@@ -74,6 +93,7 @@ export class ChargerSession {
   close(code: number, reason: string): void {
     if (this.#state !== SessionState.Open) return;
     this.#state = SessionState.Closing;
+    this.#mirror?.close();
     this.#charger.close(code, reason);
     this.#primary.close(code, reason);
   }
@@ -82,6 +102,7 @@ export class ChargerSession {
   terminate(): void {
     if (this.#state === SessionState.Closed) return;
     this.#state = SessionState.Closing;
+    this.#mirror?.terminate();
     this.#charger.terminate();
     this.#primary.terminate();
   }
@@ -94,6 +115,11 @@ export class ChargerSession {
           { message: describeFrame(data, isBinary, this.#logMaxMessageLength) },
           toPrimary ? 'charger → proxy' : 'primary → proxy',
         );
+      }
+      if (this.#mirror !== undefined) {
+        if (!toPrimary) this.#mirror.fromPrimary(data, isBinary);
+        // An answer to a secondary's command went to that secondary; the primary never sees it.
+        else if (this.#mirror.fromCharger(data, isBinary)) return;
       }
       const target = toPrimary ? this.#primary : this.#charger;
       if (!target.send(data, isBinary, leg)) {
@@ -109,6 +135,7 @@ export class ChargerSession {
       const other = fromCharger ? this.#primary : this.#charger;
       if (this.#state === SessionState.Open) {
         this.#state = SessionState.Closing;
+        this.#mirror?.close();
         if (!this.#failedLegs.has(leg) && isRelayableCloseCode(code)) {
           other.close(code, reason);
         } else if (fromCharger) {
@@ -118,8 +145,11 @@ export class ChargerSession {
         }
       }
       if (this.#charger.closed && this.#primary.closed) {
-        this.#state = SessionState.Closed;
-        this.#resolveEnded();
+        const mirrorClosed = this.#mirror?.closed ?? Promise.resolve();
+        void mirrorClosed.then(() => {
+          this.#state = SessionState.Closed;
+          this.#resolveEnded();
+        });
       }
     },
 

@@ -24,6 +24,13 @@ describe('configSchema defaults', () => {
       ping_max_missed: 2,
       shutdown_timeout_ms: 8000,
       permessage_deflate: true,
+      secondary_connect_timeout_ms: 10_000,
+      secondary_reconnect_delay_ms: 10_000,
+      secondary_reconnect_max_delay_ms: 60_000,
+      secondary_ping_interval_ms: 30_000,
+      secondary_answer_timeout_ms: 30_000,
+      secondary_max_attempts: 3,
+      secondary_queue_limit: 10_000,
     });
   });
 

@@ -5,6 +5,9 @@
  * record exactly what crossed the wire.
  */
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -25,6 +28,13 @@ export async function closeAll(): Promise<void> {
 
 export function onCleanup(cleanup: () => unknown): void {
   cleanups.push(cleanup);
+}
+
+/** A fresh directory under the OS temp dir, removed by closeAll(). */
+export function temporaryDirectory(prefix = 'ocpp-splitter-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /** Log lines captured from a proxy, parsed. */
@@ -77,7 +87,14 @@ export interface StartedProxy {
 
 /** Starts a real proxy on an ephemeral port in front of `primaryUrl`. */
 export async function startProxy(primaryUrl: string, overrides: Partial<Record<keyof Config, unknown>> = {}): Promise<StartedProxy> {
-  const config = configSchema.parse({ port: 0, host: '127.0.0.1', primary_csms_url: primaryUrl, log_level: 'debug', ...overrides });
+  const config = configSchema.parse({
+    port: 0,
+    host: '127.0.0.1',
+    primary_csms_url: primaryUrl,
+    log_level: 'debug',
+    data_dir: temporaryDirectory('ocpp-splitter-data-'),
+    ...overrides,
+  });
   const logs = captureLogs(config.log_level);
   const proxy = createProxy(config, { logger: logs.logger });
   const address = await proxy.listen();
@@ -201,6 +218,13 @@ export interface RawCsmsOptions {
   autoPong?: boolean;
   /** Holds every upgrade until this settles (to act while the proxy waits for the primary). */
   holdUpgrade?: Promise<void>;
+  /** Answers each CALL it receives with what this returns (a raw frame), or not at all for undefined. */
+  answer?: (call: { id: string; action: string; payload: unknown; raw: string }) => string | undefined;
+}
+
+/** A CALLRESULT for `id`, as a raw frame. */
+export function callResultFrame(id: string, payload: Record<string, unknown> = {}): string {
+  return JSON.stringify([3, id, payload]);
 }
 
 export async function startRawCsms(options: RawCsmsOptions = {}): Promise<RawCsms> {
@@ -230,6 +254,16 @@ export async function startRawCsms(options: RawCsmsOptions = {}): Promise<RawCsm
     wss.handleUpgrade(request, socket, head, (ws) => {
       for (const frame of options.greet ?? []) ws.send(frame);
       const peer = recordPeer(ws);
+      const answer = options.answer;
+      if (answer !== undefined) {
+        ws.on('message', (data: Buffer, isBinary: boolean) => {
+          if (isBinary) return;
+          const parsed: unknown = JSON.parse(data.toString());
+          if (!Array.isArray(parsed) || parsed[0] !== 2) return;
+          const reply = answer({ id: String(parsed[1]), action: String(parsed[2]), payload: parsed[3], raw: data.toString() });
+          if (reply !== undefined) ws.send(reply);
+        });
+      }
       peers.push(peer);
       waiting.shift()?.(peer);
     });

@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import { MessageType, parseFrame, serializeFrame, type CallFrame } from '../ocpp/frame.js';
+
+/** A CALL a secondary wants the charger to answer, and where the answer goes. */
+export interface GatedCall {
+  /** The secondary's CALL; its id is the secondary's, restored on the answer. */
+  readonly call: CallFrame;
+  /** Receives the charger's CALLRESULT / CALLERROR, re-addressed to the secondary's id. */
+  deliver(answer: string): void;
+  /** No answer will come (timeout, charger gone, queue full); the caller answers with a CALLERROR. */
+  fail(reason: GateFailure): void;
+}
+
+export type GateFailure = 'timeout' | 'charger-gone' | 'busy';
+
+/** Calls waiting for the gate, per session: a secondary that floods is refused, not queued forever. */
+export const MAX_WAITING_CALLS = 16;
+
+interface InFlight {
+  readonly proxyId: string;
+  readonly gated: GatedCall;
+  readonly timer: NodeJS.Timeout;
+}
+
+/**
+ * The one door for CALLs the proxy sends the charger on a secondary's behalf.
+ *
+ * OCPP-J allows one outstanding CALL per direction (1.6 §4.1.1 SHOULD, 2.0.1
+ * Part 4 §4.1.1 SHALL). The primary's CALLs are never held back — the proxy must
+ * not delay the primary — so the gate waits for a moment when the primary has
+ * nothing outstanding, then sends at most one proxy CALL at a time. Its message
+ * id is replaced by a UUID so it can never collide with the primary's, and the
+ * charger's answer is mapped back and never reaches the primary.
+ */
+export class CallGate {
+  readonly #sendToCharger: (text: string) => boolean;
+  readonly #answerTimeoutMs: number;
+  readonly #waiting: GatedCall[] = [];
+  #inFlight: InFlight | undefined;
+  /** The primary's outstanding CALL toward the charger, and when it was sent. */
+  #primaryCall: { id: string; sentAt: number } | undefined;
+  #primaryTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(sendToCharger: (text: string) => boolean, answerTimeoutMs: number) {
+    this.#sendToCharger = sendToCharger;
+    this.#answerTimeoutMs = answerTimeoutMs;
+  }
+
+  /** The primary sent the charger a CALL: proxy CALLs wait until it is answered. */
+  primaryCallSent(id: string): void {
+    this.#primaryCall = { id, sentAt: Date.now() };
+  }
+
+  /**
+   * The charger sent a CALLRESULT/CALLERROR with this id. Returns true when it
+   * answers a proxy CALL (it was delivered to the secondary and must NOT be
+   * forwarded to the primary).
+   */
+  chargerAnswered(id: string, frame: Buffer): boolean {
+    if (this.#inFlight?.proxyId === id) {
+      const { gated, timer } = this.#inFlight;
+      clearTimeout(timer);
+      this.#inFlight = undefined;
+      gated.deliver(readdress(frame, gated.call.id));
+      this.#pump();
+      return true;
+    }
+    if (this.#primaryCall?.id === id) {
+      this.#primaryCall = undefined;
+      this.#pump();
+    }
+    return false;
+  }
+
+  /** Queues a secondary's CALL for the charger. */
+  submit(gated: GatedCall): void {
+    if (this.#closed) {
+      gated.fail('charger-gone');
+      return;
+    }
+    if (this.#waiting.length >= MAX_WAITING_CALLS) {
+      gated.fail('busy');
+      return;
+    }
+    this.#waiting.push(gated);
+    this.#pump();
+  }
+
+  /** Fails everything pending (the charger is gone); idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#primaryTimer);
+    if (this.#inFlight !== undefined) {
+      clearTimeout(this.#inFlight.timer);
+      this.#inFlight.gated.fail('charger-gone');
+      this.#inFlight = undefined;
+    }
+    for (const gated of this.#waiting.splice(0)) gated.fail('charger-gone');
+  }
+
+  get pending(): number {
+    return this.#waiting.length + (this.#inFlight === undefined ? 0 : 1);
+  }
+
+  #pump(): void {
+    if (this.#closed || this.#inFlight !== undefined || this.#waiting.length === 0) return;
+    if (this.#primaryCall !== undefined) {
+      // A charger that never answers the primary must not block secondaries for
+      // ever: after the answer timeout the primary's CALL counts as timed out.
+      const waitedMs = Date.now() - this.#primaryCall.sentAt;
+      if (waitedMs < this.#answerTimeoutMs) {
+        clearTimeout(this.#primaryTimer);
+        this.#primaryTimer = setTimeout(() => this.#pump(), this.#answerTimeoutMs - waitedMs).unref();
+        return;
+      }
+      this.#primaryCall = undefined;
+    }
+    const gated = this.#waiting.shift();
+    if (gated === undefined) return;
+    const proxyId = randomUUID();
+    if (!this.#sendToCharger(serializeFrame({ ...gated.call, id: proxyId }))) {
+      gated.fail('charger-gone');
+      this.#pump();
+      return;
+    }
+    const timer = setTimeout(() => this.#timedOut(proxyId), this.#answerTimeoutMs).unref();
+    this.#inFlight = { proxyId, gated, timer };
+  }
+
+  #timedOut(proxyId: string): void {
+    if (this.#inFlight?.proxyId !== proxyId) return;
+    const { gated } = this.#inFlight;
+    this.#inFlight = undefined;
+    gated.fail('timeout');
+    this.#pump();
+  }
+}
+
+/** The charger's answer with the secondary's original message id in place of the proxy's. */
+function readdress(frame: Buffer, originalId: string): string {
+  const parsed = parseFrame(frame);
+  if (parsed.ok && (parsed.frame.type === MessageType.CallResult || parsed.frame.type === MessageType.CallError)) {
+    return serializeFrame({ ...parsed.frame, id: originalId });
+  }
+  // An answer we cannot parse cannot be re-addressed; say so in a CALLERROR the secondary can read.
+  return serializeFrame({
+    type: MessageType.CallError,
+    id: originalId,
+    errorCode: 'GenericError',
+    errorDescription: 'the charger answered with a malformed frame',
+    errorDetails: {},
+  });
+}

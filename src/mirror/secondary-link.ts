@@ -1,0 +1,496 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../logging/logger.js';
+import { buildUpstreamUrl } from '../admission/upstream-url.js';
+import type { SecondaryConfig } from '../config/schema.js';
+import { CloseCode } from '../links/close-codes.js';
+import { dial } from '../links/dial.js';
+import type { Keepalive } from '../links/keepalive.js';
+import { Leg, type LegHandlers } from '../links/leg.js';
+import { errorCodeFor, type OcppVersion } from '../ocpp/error-codes.js';
+import { MessageType, parseFrame, serializeFrame, type CallFrame, type Frame } from '../ocpp/frame.js';
+import { scanFrameHead } from '../ocpp/scan.js';
+import { rewriteForSecondary, type RewriteContext } from '../routing/rewrite.js';
+import { decideSecondaryCall } from '../routing/secondary-calls.js';
+import { primaryTransactionIdFromStartResult } from '../routing/transactions.js';
+import type { MirrorStore, OutboxRecord } from '../store/store.js';
+import { redactUrl } from '../util/redact-url.js';
+import type { CallGate, GateFailure } from './call-gate.js';
+import type { MirrorCounters } from './counters.js';
+import { backoffDelay } from './backoff.js';
+import { contain } from './contain.js';
+
+export interface MirrorTiming {
+  readonly connectTimeoutMs: number;
+  readonly reconnectDelayMs: number;
+  readonly reconnectMaxDelayMs: number;
+  readonly answerTimeoutMs: number;
+  readonly maxAttempts: number;
+  readonly queueLimit: number;
+  readonly maxPayload: number;
+  readonly perMessageDeflate: boolean;
+}
+
+export interface SecondaryLinkOptions {
+  readonly chargerId: string;
+  /** The charger's identity segment exactly as it arrived. */
+  readonly rawSegment: string;
+  /** Offered to the secondary: the version the charger and primary agreed on. */
+  readonly subprotocol: string;
+  readonly version: OcppVersion;
+  readonly chargerAuthorization: string | undefined;
+  readonly secondary: SecondaryConfig;
+  readonly secondaryKey: string;
+  readonly store: MirrorStore;
+  readonly gate: CallGate;
+  readonly keepalive: Keepalive;
+  readonly log: Logger;
+  readonly counters: MirrorCounters;
+  readonly timing: MirrorTiming;
+}
+
+/** What the coordinator hands a link for each charger CALL (shared by all links). */
+export interface MirroredCall {
+  readonly frame: string;
+  readonly action: string;
+  readonly priority: OutboxRecord['priority'];
+  /** 'start' messages may bind a pending remote-start idTag. */
+  readonly role: 'start' | 'stop' | 'update' | 'none';
+  readonly startRef: string | null;
+  readonly txRef: string | null;
+}
+
+const LinkState = { Idle: 'idle', Connecting: 'connecting', Open: 'open', Waiting: 'waiting', Closed: 'closed' } as const;
+type LinkState = (typeof LinkState)[keyof typeof LinkState];
+
+interface InFlight {
+  readonly id: string;
+  /** Undefined for the replayed BootNotification, which is not in the outbox. */
+  readonly entry: QueuedEntry | undefined;
+  readonly timer: NodeJS.Timeout;
+}
+
+interface QueuedEntry {
+  readonly record: OutboxRecord;
+  attempts: number;
+}
+
+/**
+ * One charger's mirror to one secondary CSMS: a best-effort upstream link that
+ * reconnects with jittered backoff for as long as the charger session lasts, and
+ * a durable outbox delivered strictly in order, one CALL in flight at a time.
+ * Nothing here can delay or disturb the charger or the primary: every failure
+ * ends in this link (logged, counted, retried), never outside it.
+ */
+export class SecondaryLink {
+  readonly label: string;
+  readonly #o: SecondaryLinkOptions;
+  readonly #log: Logger;
+  readonly #url: string;
+  readonly #headers: Record<string, string>;
+  readonly #queue: QueuedEntry[] = [];
+  #nextSeq = 1;
+  #state: LinkState = LinkState.Idle;
+  #leg: Leg | undefined;
+  #inFlight: InFlight | undefined;
+  #abortDial: AbortController | undefined;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #failures = 0;
+  /** Whether this link has ever delivered anything, to log the first failure loudly and repeats quietly. */
+  #everConnected = false;
+
+  constructor(options: SecondaryLinkOptions) {
+    this.#o = options;
+    const { secondary, chargerId } = options;
+    this.label = secondary.name ?? redactUrl(secondary.url);
+    this.#log = options.log.child({ secondary: this.label });
+    const mapping = secondary.charger_map.find((entry) => entry.charger_id === chargerId);
+    const segment = mapping?.mapped_charger_id === undefined ? options.rawSegment : encodeURIComponent(mapping.mapped_charger_id);
+    this.#url = buildUpstreamUrl(secondary.url, segment, secondary.append_charge_point_id);
+    this.#headers = {};
+    if (mapping?.password !== undefined) {
+      const user = mapping.mapped_charger_id ?? chargerId;
+      this.#headers.Authorization = `Basic ${Buffer.from(`${user}:${mapping.password}`).toString('base64')}`;
+    } else if (secondary.forward_authorization && options.chargerAuthorization !== undefined) {
+      this.#headers.Authorization = options.chargerAuthorization;
+    }
+    this.#idTagOverride = mapping?.id_tag;
+  }
+
+  readonly #idTagOverride: string | undefined;
+
+  get state(): LinkState {
+    return this.#state;
+  }
+
+  /** Messages waiting (including the one in flight). */
+  get backlog(): number {
+    return this.#queue.length;
+  }
+
+  /** Loads the durable backlog and starts connecting. */
+  start(): void {
+    if (this.#state !== LinkState.Idle) return;
+    for (const record of this.#o.store.loadOutbox(this.#o.chargerId, this.#o.secondaryKey)) {
+      this.#queue.push({ record, attempts: 0 });
+      this.#nextSeq = record.seq + 1;
+    }
+    if (this.#queue.length > 0) this.#log.info({ backlog: this.#queue.length }, 'secondary backlog loaded');
+    this.#connect().catch((error: unknown) => {
+      this.#o.counters.mirrorFailures += 1;
+      this.#log.error({ err: error }, 'secondary connect failed unexpectedly');
+    });
+  }
+
+  /** Adds a charger CALL to the outbox (durably) and sends it when its turn comes. */
+  enqueue(call: MirroredCall): void {
+    if (this.#state === LinkState.Closed) return;
+    const { store, chargerId, secondaryKey } = this.#o;
+    if (call.role === 'start') {
+      // Before the message can be sent; a store that cannot be read (disk full)
+      // costs the remote-start binding, never the message itself.
+      this.#contain('binding a remote-start idTag', () => this.#bindRemoteStart(call));
+    }
+    if (this.#queue.length >= this.#o.timing.queueLimit) this.#dropOne();
+    const record: OutboxRecord = {
+      seq: this.#nextSeq,
+      frame: call.frame,
+      action: call.action,
+      priority: call.priority,
+      startRef: call.startRef,
+      txRef: call.txRef,
+      enqueuedAt: Date.now(),
+    };
+    this.#nextSeq += 1;
+    this.#queue.push({ record, attempts: 0 });
+    store.appendOutbox(chargerId, secondaryKey, record);
+    this.#pump();
+  }
+
+  /** Stops for good: the charger session ended. The outbox stays in the store for the next session. */
+  close(): void {
+    if (this.#state === LinkState.Closed) return;
+    this.#state = LinkState.Closed;
+    clearTimeout(this.#reconnectTimer);
+    this.#abortDial?.abort();
+    if (this.#inFlight !== undefined) clearTimeout(this.#inFlight.timer);
+    this.#inFlight = undefined;
+    this.#leg?.close(CloseCode.GoingAway, 'charger disconnected');
+  }
+
+  /** Drops the socket at once (shutdown deadline); the link is closed afterwards. */
+  terminate(): void {
+    this.close();
+    this.#leg?.terminate();
+  }
+
+  /** Settles when the upstream socket (if any) has closed. */
+  get closed(): Promise<void> {
+    const socket = this.#leg?.socket;
+    if (socket === undefined || this.#leg?.closed === true) return Promise.resolve();
+    return new Promise((resolve) => socket.once('close', () => resolve()));
+  }
+
+  // ── connection ────────────────────────────────────────────────────────────
+
+  async #connect(): Promise<void> {
+    if (this.#state === LinkState.Closed) return;
+    this.#state = LinkState.Connecting;
+    this.#abortDial = new AbortController();
+    const outcome = await dial({
+      url: this.#url,
+      subprotocols: this.#o.subprotocol === '' ? [] : [this.#o.subprotocol],
+      headers: this.#headers,
+      timeoutMs: this.#o.timing.connectTimeoutMs,
+      maxPayload: this.#o.timing.maxPayload,
+      perMessageDeflate: this.#o.timing.perMessageDeflate,
+      signal: this.#abortDial.signal,
+    });
+    this.#abortDial = undefined;
+    if (outcome.kind === 'aborted') return;
+    if (this.#isClosed()) {
+      if (outcome.kind === 'open') outcome.socket.terminate();
+      return;
+    }
+    if (outcome.kind !== 'open') {
+      const detail =
+        outcome.kind === 'refused' ? { status: outcome.status } : outcome.kind === 'unreachable' ? { error: outcome.error.message } : {};
+      this.#scheduleReconnect(`secondary ${outcome.kind}`, detail);
+      return;
+    }
+    this.#leg = new Leg(`secondary:${this.label}`, outcome.socket, this.#handlers, this.#o.keepalive);
+    this.#leg.resume();
+    this.#state = LinkState.Open;
+    this.#failures = 0;
+    this.#everConnected = true;
+    this.#o.counters.secondaryConnects += 1;
+    this.#log.info({ url: redactUrl(this.#url), protocol: outcome.subprotocol, backlog: this.#queue.length }, 'secondary connected');
+    this.#contain('starting delivery', () => {
+      this.#replayBoot();
+      this.#pump();
+    });
+  }
+
+  #contain(what: string, work: () => void): void {
+    contain(this.#log, this.#o.counters, what, work, undefined);
+  }
+
+  #isClosed(): boolean {
+    return this.#state === LinkState.Closed;
+  }
+
+  #scheduleReconnect(why: string, detail: Record<string, unknown>): void {
+    if (this.#state === LinkState.Closed) return;
+    this.#state = LinkState.Waiting;
+    const delayMs = backoffDelay(this.#failures, this.#o.timing.reconnectDelayMs, this.#o.timing.reconnectMaxDelayMs);
+    this.#failures += 1;
+    // The first failure is news; the hundredth of a secondary that is down for hours is not.
+    const level = this.#failures === 1 ? 'warn' : 'debug';
+    this.#log[level]({ ...detail, url: redactUrl(this.#url), retry_in_ms: delayMs, backlog: this.#queue.length }, why);
+    this.#reconnectTimer = setTimeout(() => {
+      this.#connect().catch((error: unknown) => {
+        this.#o.counters.mirrorFailures += 1;
+        this.#log.error({ err: error }, 'secondary reconnect failed unexpectedly');
+      });
+    }, delayMs).unref();
+  }
+
+  readonly #handlers: LegHandlers = {
+    onFrame: (_leg, data, isBinary) => this.#contain('handling a secondary frame', () => this.#onFrame(data, isBinary)),
+    onClose: (_leg, code, reason) => {
+      this.#leg = undefined;
+      if (this.#inFlight !== undefined) clearTimeout(this.#inFlight.timer);
+      this.#inFlight = undefined;
+      if (this.#state === LinkState.Closed) return;
+      this.#o.counters.secondaryDisconnects += 1;
+      this.#failures = this.#everConnected ? 0 : this.#failures;
+      this.#scheduleReconnect('secondary disconnected', { code, reason });
+    },
+    onError: (_leg, error) => {
+      this.#log.warn({ code: error.code, error: error.message }, 'secondary websocket error');
+    },
+  };
+
+  // ── delivery ──────────────────────────────────────────────────────────────
+
+  /**
+   * CSMSs refuse traffic (SecurityError) until they have seen a BootNotification
+   * on the connection, and chargers do not boot again after a reconnect: so a
+   * (re)connected secondary first gets the charger's last one, with a fresh id.
+   */
+  #replayBoot(): void {
+    const head = this.#queue[0];
+    const boot = this.#o.store.loadLastBoot(this.#o.chargerId);
+    if (boot === undefined || head?.record.action === 'BootNotification') return;
+    const parsed = parseFrame(boot);
+    if (!parsed.ok || parsed.frame.type !== MessageType.Call) return;
+    const id = randomUUID();
+    this.#send(serializeFrame({ ...parsed.frame, id }), id, undefined);
+  }
+
+  #pump(): void {
+    if (this.#state !== LinkState.Open || this.#inFlight !== undefined) return;
+    const entry = this.#queue[0];
+    if (entry === undefined) return;
+    entry.attempts += 1;
+    const prepared = this.#prepare(entry.record);
+    if (prepared === undefined) {
+      // Unreadable as a CALL (it was stored as one): nothing a secondary could do with it.
+      this.#finish(entry, 'skipped');
+      this.#pump();
+      return;
+    }
+    this.#send(prepared.text, prepared.id, entry);
+  }
+
+  #send(text: string, id: string, entry: QueuedEntry | undefined): void {
+    if (this.#leg === undefined || !this.#leg.send(text, false)) return;
+    const timer = setTimeout(() => this.#contain('an answer timeout', () => this.#answerTimedOut(id)), this.#o.timing.answerTimeoutMs).unref();
+    this.#inFlight = { id, entry, timer };
+  }
+
+  /** The frame for this secondary: the original bytes, or a rewrite when a rule applies. */
+  #prepare(record: OutboxRecord): { text: string; id: string } | undefined {
+    const head = scanFrameHead(record.frame);
+    if (head === undefined || head.type !== MessageType.Call) return undefined;
+    const context = this.#rewriteContext(record);
+    if (context === undefined) return { text: record.frame, id: head.id };
+    const parsed = parseFrame(record.frame);
+    if (!parsed.ok || parsed.frame.type !== MessageType.Call) return { text: record.frame, id: head.id };
+    const rewritten = rewriteForSecondary(this.#o.version, parsed.frame, context);
+    if (!rewritten.changed) return { text: record.frame, id: head.id };
+    return { text: serializeFrame({ ...parsed.frame, payload: rewritten.payload }), id: head.id };
+  }
+
+  /** What this secondary needs changed in `record`, or undefined when the original bytes go as they are. */
+  #rewriteContext(record: OutboxRecord): RewriteContext | undefined {
+    const ref = record.startRef ?? record.txRef;
+    // Only 1.6 updates (MeterValues) need the link, for the secondary's transactionId.
+    const needsLink = ref !== null && (record.priority === 'transaction' || this.#o.version === '1.6');
+    if (!needsLink) return this.#idTagOverride === undefined ? undefined : { idTagOverride: this.#idTagOverride };
+    const { store, chargerId, secondaryKey } = this.#o;
+    const link =
+      record.startRef !== null
+        ? store.findTransactionLinkByStartRef(chargerId, secondaryKey, record.startRef)
+        : store.findTransactionLinkByPrimaryId(chargerId, secondaryKey, ref);
+    if (record.startRef === null && record.txRef !== null && this.#o.version === '1.6' && link?.secondaryTxId == null) {
+      this.#log.warn({ action: record.action, transaction: record.txRef }, 'no transactionId of this secondary is known for this transaction: sent as the primary knows it');
+    }
+    return {
+      idTagOverride: this.#idTagOverride,
+      remoteStartIdTag: link?.idTag ?? undefined,
+      secondaryTxId: link?.secondaryTxId ?? undefined,
+    };
+  }
+
+  #answerTimedOut(id: string): void {
+    if (this.#inFlight?.id !== id) return;
+    const { entry } = this.#inFlight;
+    this.#inFlight = undefined;
+    if (entry !== undefined && entry.attempts >= this.#o.timing.maxAttempts) {
+      this.#finish(entry, 'skipped');
+    } else {
+      this.#log.debug({ action: entry?.record.action ?? 'BootNotification', attempt: entry?.attempts }, 'secondary did not answer in time');
+    }
+    this.#pump();
+  }
+
+  /** Removes the head entry: answered, or given up on. */
+  #finish(entry: QueuedEntry, how: 'answered' | 'skipped'): void {
+    if (this.#queue[0] === entry) this.#queue.shift();
+    this.#o.store.deleteOutbox(this.#o.chargerId, this.#o.secondaryKey, entry.record.seq);
+    if (how === 'skipped') {
+      this.#o.counters.mirrorSkipped += 1;
+      this.#log.warn({ action: entry.record.action, attempts: entry.attempts }, 'secondary never answered: message skipped');
+    }
+  }
+
+  #onFrame(data: Buffer, isBinary: boolean): void {
+    const head = isBinary ? undefined : scanFrameHead(data);
+    if (head?.type === MessageType.CallResult || head?.type === MessageType.CallError) {
+      this.#onAnswer(head.id, head.type, data);
+      return;
+    }
+    if (head?.type === MessageType.Call) {
+      this.#onSecondaryCall(data);
+      return;
+    }
+    this.#o.counters.secondaryInvalidFrames += 1;
+    const parsed = isBinary ? undefined : parseFrame(data);
+    this.#log.warn({ binary: isBinary, bytes: data.length, reason: parsed?.ok === false ? parsed.error.reason : 'unreadable' }, 'secondary sent an invalid frame: ignored');
+    if (parsed?.ok === false && parsed.error.messageType === MessageType.Call) {
+      this.#answer(this.#callError(parsed.error.messageId ?? '-1', 'format-violation', parsed.error.message));
+    }
+  }
+
+  #onAnswer(id: string, type: number, data: Buffer): void {
+    if (this.#inFlight?.id !== id) {
+      this.#log.debug({ id }, 'secondary answered a message not in flight: ignored');
+      return;
+    }
+    const { entry, timer } = this.#inFlight;
+    clearTimeout(timer);
+    this.#inFlight = undefined;
+    if (entry !== undefined) {
+      this.#finish(entry, 'answered');
+      if (type === MessageType.CallResult) this.#contain('learning from an answer', () => this.#learnFromResult(entry.record, data));
+      else this.#log.info({ action: entry.record.action }, 'secondary answered with a CALLERROR');
+    }
+    this.#pump();
+  }
+
+  /** Transaction bookkeeping from a secondary's CALLRESULT. */
+  #learnFromResult(record: OutboxRecord, data: Buffer): void {
+    const { store, chargerId, secondaryKey, version } = this.#o;
+    if (record.startRef !== null && version === '1.6') {
+      const parsed = parseFrame(data);
+      if (!parsed.ok || parsed.frame.type !== MessageType.CallResult) return;
+      const secondaryTxId = primaryTransactionIdFromStartResult(parsed.frame.payload);
+      if (secondaryTxId !== undefined) store.setSecondaryTransactionId(chargerId, secondaryKey, record.startRef, secondaryTxId);
+    } else if (record.startRef === null && record.txRef !== null && record.priority === 'transaction') {
+      // The transaction's end reached this secondary: its link is no longer needed.
+      const link = store.findTransactionLinkByPrimaryId(chargerId, secondaryKey, record.txRef);
+      if (link !== undefined) store.deleteTransactionLink(chargerId, secondaryKey, link.startRef);
+    }
+  }
+
+  #onSecondaryCall(data: Buffer): void {
+    const parsed = parseFrame(data);
+    if (!parsed.ok) {
+      this.#answer(this.#callError(parsed.error.messageId ?? '-1', 'format-violation', parsed.error.message));
+      return;
+    }
+    if (parsed.frame.type !== MessageType.Call) return;
+    const call = parsed.frame;
+    const decision = decideSecondaryCall(this.#o.version, call);
+    switch (decision.kind) {
+      case 'forward-to-charger':
+        this.#log.info({ action: call.action }, 'secondary command forwarded to the charger');
+        this.#o.gate.submit({
+          call,
+          deliver: (answer) => this.#answer(answer),
+          fail: (reason) => this.#answer(this.#gateFailure(call, reason)),
+        });
+        return;
+      case 'accept-remote-start':
+        this.#o.store.savePendingIdTag(this.#o.chargerId, this.#o.secondaryKey, decision.pendingIdTag);
+        this.#log.info({ action: call.action }, 'secondary remote start acknowledged locally; its idTag goes into the next transaction start');
+        this.#answer(serializeFrame({ type: MessageType.CallResult, id: call.id, payload: decision.response }));
+        return;
+      case 'reject':
+        this.#log.info({ action: call.action }, 'secondary command refused: secondaries may only read the charger');
+        this.#answer(serializeFrame({ type: MessageType.CallError, id: call.id, errorCode: decision.errorCode, errorDescription: decision.description, errorDetails: {} }));
+        return;
+    }
+  }
+
+  #gateFailure(call: CallFrame, reason: GateFailure): string {
+    const description =
+      reason === 'timeout'
+        ? `the charger did not answer within ${this.#o.timing.answerTimeoutMs} ms`
+        : reason === 'busy'
+          ? 'too many commands waiting for the charger'
+          : 'the charger is not connected';
+    return this.#callError(call.id, 'generic-error', description);
+  }
+
+  #callError(id: string, kind: Parameters<typeof errorCodeFor>[1], description: string): string {
+    const frame: Frame = { type: MessageType.CallError, id, errorCode: errorCodeFor(this.#o.version, kind), errorDescription: description, errorDetails: {} };
+    return serializeFrame(frame);
+  }
+
+  /** Sends the secondary an answer to its own CALL; lost if it has gone, like any answer on a dead link. */
+  #answer(text: string): void {
+    if (this.#leg?.send(text, false) !== true) this.#log.debug('secondary gone before its command was answered');
+  }
+
+  #bindRemoteStart(call: MirroredCall): void {
+    const { store, chargerId, secondaryKey, version } = this.#o;
+    const pending = store.takePendingIdTag(chargerId, secondaryKey);
+    const startRef = call.startRef;
+    if (startRef === null) return;
+    // 1.6 always needs a link (primary id → this secondary's id); 2.x only to carry a remote-start idToken.
+    if (version === '1.6' || pending !== undefined) {
+      store.putTransactionLink(chargerId, secondaryKey, {
+        startRef,
+        primaryTxId: version === '1.6' ? null : startRef,
+        secondaryTxId: null,
+        idTag: pending ?? null,
+      });
+    }
+  }
+
+  #dropOne(): void {
+    // Never the head while it is in flight; the oldest droppable first, else the oldest.
+    const first = this.#inFlight?.entry === this.#queue[0] && this.#inFlight !== undefined ? 1 : 0;
+    let index = this.#queue.findIndex((entry, i) => i >= first && entry.record.priority === 'droppable');
+    if (index === -1) index = first;
+    const [dropped] = this.#queue.splice(index, 1);
+    if (dropped === undefined) return;
+    this.#o.store.deleteOutbox(this.#o.chargerId, this.#o.secondaryKey, dropped.record.seq);
+    this.#o.counters.mirrorDropped += 1;
+    this.#log.warn(
+      { action: dropped.record.action, priority: dropped.record.priority, limit: this.#o.timing.queueLimit },
+      'secondary outbox full: oldest message dropped',
+    );
+  }
+}
