@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { closeAll, connectRawCharger, onCleanup, recordPeer, startProxy, startRawCsms } from '../support/harness.js';
+import { callResultFrame, closeAll, connectRawCharger, onCleanup, recordPeer, startProxy, startRawCsms } from '../support/harness.js';
 
 afterEach(closeAll);
 
@@ -155,9 +155,31 @@ describe('shutdown and leaks', () => {
       for (const charger of chargers) charger.socket.close(1000, 'bye');
       await Promise.all(chargers.map((charger) => charger.closed));
     }
-    await expect.poll(() => proxy.stats()).toEqual({ chargers: 0, pendingHandshakes: 0, keepaliveSockets: 0 });
+    await expect.poll(() => proxy.stats()).toMatchObject({ chargers: 0, pendingHandshakes: 0, keepaliveSockets: 0 });
     await expect.poll(() => csms.wss.clients.size).toBe(0);
     const health = await fetch(`http://127.0.0.1:${new URL(url('/')).port}/healthz`);
     expect(await health.json()).toMatchObject({ chargers: 0 });
+  });
+
+  it('with two secondaries, leaves no session, mirror socket, keepalive entry or timer behind', async () => {
+    const csms = await startRawCsms();
+    const answer = ({ id }: { id: string }) => callResultFrame(id, {});
+    const s1 = await startRawCsms({ answer });
+    const s2 = await startRawCsms({ answer });
+    const { url, proxy } = await startProxy(csms.url, {
+      ping_interval_ms: 1000,
+      secondary_ping_interval_ms: 1000,
+      secondary_csms: [{ url: s1.url }, { url: s2.url }],
+    });
+    for (let round = 0; round < 3; round += 1) {
+      const chargers = await Promise.all(Array.from({ length: 5 }, (_, n) => connectRawCharger(url(`/CP-M${round}-${n}`))));
+      await expect.poll(() => s1.wss.clients.size + s2.wss.clients.size).toBe(10);
+      for (const charger of chargers) charger.socket.send('[2,"hb","Heartbeat",{}]');
+      for (const charger of chargers) charger.socket.close(1000, 'bye');
+      await Promise.all(chargers.map((charger) => charger.closed));
+    }
+    await expect.poll(() => proxy.stats()).toMatchObject({ chargers: 0, pendingHandshakes: 0, keepaliveSockets: 0 });
+    await expect.poll(() => s1.wss.clients.size + s2.wss.clients.size + csms.wss.clients.size).toBe(0);
+    expect(proxy.stats().mirror.mirrorFailures).toBe(0);
   });
 });
