@@ -9,12 +9,15 @@
  *   npm run bench -- --scale N --workers W   the scale run with N chargers on W worker processes
  *
  * Topology: three processes — the load generator, the CSMSs (primary and
- * secondaries, one process) and the proxy. The generator is pinned to core 0,
- * the server side (CSMSs and proxy) to core 1 (taskset, when present), so direct
- * and proxied runs cross between cores equally often: a round trip crosses twice
- * either way, and the proxy's two extra hops stay on one core — the physical
- * limit the targets are measured against. Proxy CPU is sampled exactly over the
- * measured window.
+ * secondaries, one process) and the proxy — on two cores, in two layouts
+ * (`--layout`, default both):
+ *   shared    generator on core 0; CSMSs and proxy on core 1. Direct and proxied
+ *             runs cross between cores equally often, so latency compares fairly;
+ *             but the proxy pays for its CPU out of the CSMS's core.
+ *   own-core  generator and CSMSs on core 0; the proxy alone on core 1, as when it
+ *             is deployed on a machine of its own. Throughput compares fairly; a
+ *             direct round trip never leaves core 0, so latency favours direct.
+ * Proxy CPU is sampled exactly over the measured window.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,6 +36,8 @@ const { values: flags } = parseArgs({
     'no-scale': { type: 'boolean', default: false },
     /** Comma-separated charger counts, e.g. `--sizes 50`. */
     sizes: { type: 'string' },
+    /** `shared`, `own-core` or `both` (see the header). */
+    layout: { type: 'string', default: 'both' },
     /** Writes a V8 CPU profile of each proxy process into this directory. */
     profile: { type: 'string' },
   },
@@ -45,7 +50,9 @@ const canPin = hasTaskset() && availableParallelism() >= 2;
 if (canPin) execFileSync('taskset', ['-cp', '0', String(process.pid)], { stdio: 'ignore' });
 
 type Mode = 'direct' | 'proxy';
+type Layout = 'shared' | 'own-core';
 interface Scenario {
+  readonly layout: Layout;
   readonly mode: Mode;
   readonly chargers: number;
   readonly secondaries: number;
@@ -65,12 +72,13 @@ const sizes = flags.sizes !== undefined ? flags.sizes.split(',').map(Number) : s
 const durationMs = (chargers: number): number => (smoke ? 400 : chargers === 1 ? 3000 : 5000);
 const warmupMs = smoke ? 150 : 1000;
 
+const layouts: Layout[] = flags.layout === 'both' ? ['shared', 'own-core'] : [flags.layout === 'own-core' ? 'own-core' : 'shared'];
 const results: Result[] = [];
-for (const chargers of sizes) {
+for (const layout of layouts) for (const chargers of sizes) {
   for (const scenario of [
-    { mode: 'direct', chargers, secondaries: 0 },
-    { mode: 'proxy', chargers, secondaries: 0 },
-    { mode: 'proxy', chargers, secondaries: 2 },
+    { layout, mode: 'direct', chargers, secondaries: 0 },
+    { layout, mode: 'proxy', chargers, secondaries: 0 },
+    { layout, mode: 'proxy', chargers, secondaries: 2 },
   ] satisfies Scenario[]) {
     const result = await runScenario(scenario);
     results.push(result);
@@ -97,8 +105,9 @@ process.stdout.write(`\nresults written to ${jsonPath}\n`);
 // ── scenarios ──────────────────────────────────────────────────────────────
 
 async function runScenario(scenario: Scenario): Promise<Result> {
-  const name = `${scenario.mode === 'direct' ? 'direct' : scenario.secondaries === 0 ? 'proxy' : `proxy+${scenario.secondaries}sec`} ×${scenario.chargers}`;
-  const csmsProcess = await startCsmsProcess(1 + scenario.secondaries, canPin ? '1' : undefined);
+  const name = `${scenario.layout}: ${scenario.mode === 'direct' ? 'direct' : scenario.secondaries === 0 ? 'proxy' : `proxy+${scenario.secondaries}sec`} ×${scenario.chargers}`;
+  const csmsCore = scenario.layout === 'shared' ? '1' : '0';
+  const csmsProcess = await startCsmsProcess(1 + scenario.secondaries, canPin ? csmsCore : undefined);
   const [primary, ...secondaries] = csmsProcess.csmss;
   if (primary === undefined) throw new Error('no CSMS');
   const dataDir = mkdtempSync(join(tmpdir(), 'ocpp-splitter-bench-'));
@@ -298,7 +307,7 @@ function summarise(load: LoadResult): { callsPerSecond: number; p50Ms: number; p
 function printTable(rows: Result[]): void {
   const header = ['scenario', 'calls/s', 'vs direct', 'p50 ms', 'p99 ms', 'RSS idle MiB', 'KiB/charger', 'CPU ms/1k frames'];
   const lines = rows.map((row) => {
-    const direct = rows.find((other) => other.mode === 'direct' && other.chargers === row.chargers);
+    const direct = rows.find((other) => other.mode === 'direct' && other.chargers === row.chargers && other.layout === row.layout);
     const ratio = direct === undefined ? '' : `${(row.callsPerSecond / direct.callsPerSecond).toFixed(2)}×`;
     return [
       row.name,
@@ -316,25 +325,27 @@ function printTable(rows: Result[]): void {
   process.stdout.write(`\n${format(header)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${lines.map(format).join('\n')}\n\n`);
 }
 
-/** The issue's targets, as ratios against direct in this same run. */
+/** The issue's targets, as ratios against direct in this same run, per layout. */
 function checkTargets(rows: Result[]): string[] {
-  const find = (mode: Mode, chargers: number, secondaries: number) =>
-    rows.find((row) => row.mode === mode && row.chargers === chargers && row.secondaries === secondaries);
   const lines: string[] = [];
-  const check = (label: string, value: number | undefined, target: number, atMost: boolean): void => {
-    if (value === undefined || Number.isNaN(value)) return;
-    const met = atMost ? value <= target : value >= target;
-    lines.push(`${met ? 'MET    ' : 'NOT MET'} ${label}: ${value.toFixed(2)} (target ${atMost ? '≤' : '≥'} ${target})`);
-  };
-  const one = find('direct', 1, 0);
-  const oneProxy = find('proxy', 1, 0);
-  if (one !== undefined && oneProxy !== undefined) check('1 charger p50 round trip vs direct', oneProxy.p50Ms / one.p50Ms, 2.0, true);
-  const fifty = find('direct', 50, 0);
-  if (fifty !== undefined) {
-    check('50 chargers throughput vs direct, no secondary', (find('proxy', 50, 0)?.callsPerSecond ?? NaN) / fifty.callsPerSecond, 0.66, false);
-    check('50 chargers throughput vs direct, 2 secondaries', (find('proxy', 50, 2)?.callsPerSecond ?? NaN) / fifty.callsPerSecond, 0.36, false);
+  for (const layout of layouts) {
+    const find = (mode: Mode, chargers: number, secondaries: number) =>
+      rows.find((row) => row.layout === layout && row.mode === mode && row.chargers === chargers && row.secondaries === secondaries);
+    const check = (label: string, value: number | undefined, target: number, atMost: boolean): void => {
+      if (value === undefined || Number.isNaN(value)) return;
+      const met = atMost ? value <= target : value >= target;
+      lines.push(`${met ? 'MET    ' : 'NOT MET'} [${layout}] ${label}: ${value.toFixed(2)} (target ${atMost ? '≤' : '≥'} ${target})`);
+    };
+    const one = find('direct', 1, 0);
+    const oneProxy = find('proxy', 1, 0);
+    if (one !== undefined && oneProxy !== undefined) check('1 charger p50 round trip vs direct', oneProxy.p50Ms / one.p50Ms, 2.0, true);
+    const fifty = find('direct', 50, 0);
+    if (fifty !== undefined) {
+      check('50 chargers throughput vs direct, no secondary', (find('proxy', 50, 0)?.callsPerSecond ?? NaN) / fifty.callsPerSecond, 0.66, false);
+      check('50 chargers throughput vs direct, 2 secondaries', (find('proxy', 50, 2)?.callsPerSecond ?? NaN) / fifty.callsPerSecond, 0.36, false);
+    }
+    check('KiB per connected charger with 2 secondaries (1,000 chargers)', find('proxy', 1000, 2)?.proxyKiBPerCharger, 30, true);
   }
-  check('KiB per connected charger with 2 secondaries (1,000 chargers)', find('proxy', 1000, 2)?.proxyKiBPerCharger, 30, true);
   return lines;
 }
 

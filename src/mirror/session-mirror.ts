@@ -8,8 +8,8 @@ import { scanFrameHead, type FrameHead } from '../ocpp/scan.js';
 import {
   classifyChargerCall,
   isBootNotification,
+  needsClassification,
   primaryTransactionIdFromStartResult,
-  REWRITE_RELEVANT_ACTIONS,
   type ChargerCallInfo,
 } from '../routing/transactions.js';
 import { secondaryStoreKey } from '../store/sqlite-store.js';
@@ -151,8 +151,8 @@ export class SessionMirror {
     const action = head.action ?? '';
     const frame = data.toString('utf8');
     let info = UNCLASSIFIED;
-    // Only transaction-related actions are ever parsed; everything else is mirrored as raw bytes.
-    if (REWRITE_RELEVANT_ACTIONS.has(action)) {
+    // Only transaction messages are ever parsed here; everything else is mirrored as raw bytes.
+    if (needsClassification(action, frame)) {
       const parsed = parseFrame(frame);
       if (parsed.ok && parsed.frame.type === MessageType.Call) info = classifyChargerCall(this.#o.version, parsed.frame);
     }

@@ -48,6 +48,20 @@ export const REWRITE_RELEVANT_ACTIONS: ReadonlySet<string> = new Set([
   'TransactionEvent',
 ]);
 
+/** Actions whose classification depends on the payload; Authorize only ever needs a send-time rewrite. */
+const CLASSIFIED_ACTIONS: ReadonlySet<string> = new Set(['StartTransaction', 'StopTransaction', 'MeterValues', 'TransactionEvent']);
+
+/**
+ * Whether a charger CALL must be parsed to be classified, decided from its
+ * action and raw text alone. Most traffic is not: Heartbeat, StatusNotification,
+ * and MeterValues outside a transaction (no `transactionId` anywhere in the text —
+ * a plain substring test, so a false positive only costs one parse).
+ */
+export function needsClassification(action: string, frameText: string): boolean {
+  if (!CLASSIFIED_ACTIONS.has(action)) return false;
+  return action !== 'MeterValues' || frameText.includes('"transactionId"');
+}
+
 const NOT_TRANSACTIONAL: ChargerCallInfo = { priority: 'droppable', role: 'none', txId: null, carriesIdTag: false };
 
 /**

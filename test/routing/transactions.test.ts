@@ -10,6 +10,7 @@ import {
   fitsLength,
   idTagMaxLength,
   isBootNotification,
+  needsClassification,
   primaryTransactionIdFromStartResult,
   REWRITE_RELEVANT_ACTIONS,
 } from '../../src/routing/transactions.js';
@@ -215,5 +216,32 @@ describe('id tag length limits', () => {
     expect(fitsLength('🔌'.repeat(20), 20)).toBe(true);
     expect(fitsLength('🔌'.repeat(21), 20)).toBe(false);
     expect(fitsLength('x'.repeat(1_000_000), 20)).toBe(false);
+  });
+});
+
+describe('needsClassification', () => {
+  it.each([
+    ['StartTransaction', '[2,"1","StartTransaction",{}]', true],
+    ['StopTransaction', '[2,"1","StopTransaction",{}]', true],
+    ['TransactionEvent', '[2,"1","TransactionEvent",{}]', true],
+    ['MeterValues', '[2,"1","MeterValues",{"connectorId":1,"transactionId":5,"meterValue":[]}]', true],
+    ['MeterValues', '[2,"1","MeterValues",{"connectorId":1,"meterValue":[]}]', false],
+    ['Authorize', '[2,"1","Authorize",{"idTag":"A"}]', false],
+    ['Heartbeat', '[2,"1","Heartbeat",{}]', false],
+    ['StatusNotification', '[2,"1","StatusNotification",{"transactionId":1}]', false],
+  ])('%s %s → %s', (action, text, expected) => {
+    expect(needsClassification(action, text)).toBe(expected);
+  });
+
+  it('agrees with classifyChargerCall: whatever it skips classifies as non-transactional', () => {
+    for (const [action, payload] of [
+      ['MeterValues', { connectorId: 1, meterValue: [{ timestamp: '2026-01-01T00:00:00Z', sampledValue: [{ value: '1' }] }] }],
+      ['Authorize', { idTag: 'A' }],
+    ] as const) {
+      const text = JSON.stringify([2, 'x', action, payload]);
+      expect(needsClassification(action, text)).toBe(false);
+      const info = classifyChargerCall('1.6', { type: 2, id: 'x', action, payload: { ...payload } });
+      expect(info).toMatchObject({ priority: 'droppable', role: 'none', txId: null });
+    }
   });
 });
