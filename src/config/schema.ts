@@ -204,7 +204,7 @@ export const configSchema = z
       .describe('Times a mirrored CALL is sent to a secondary that does not answer before it is skipped (logged and counted).'),
     secondary_queue_limit: intInRange(1, QUEUE_LIMIT_MAX, 'messages')
       .default(10_000)
-      .describe('Messages kept per charger and secondary while it is unreachable; when full the oldest non-transaction message is dropped first.'),
+      .describe('Messages kept per charger and secondary (besides the one being delivered) while it is unreachable; when full the oldest non-transaction message is dropped first.'),
   })
   .superRefine((config, ctx) => {
     if (config.secondary_reconnect_max_delay_ms < config.secondary_reconnect_delay_ms) {

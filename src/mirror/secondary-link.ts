@@ -291,6 +291,13 @@ export class SecondaryLink {
     if (this.#state !== LinkState.Open || this.#inFlight !== undefined) return;
     const entry = this.#queue[0];
     if (entry === undefined) return;
+    // Checked before each send, not only on timeouts: a CALL on which the
+    // secondary drops the connection must also give up after maxAttempts sends.
+    if (entry.attempts >= this.#o.timing.maxAttempts) {
+      this.#finish(entry, 'skipped');
+      this.#pump();
+      return;
+    }
     entry.attempts += 1;
     const prepared = this.#prepare(entry.record);
     if (prepared === undefined) {
@@ -346,11 +353,8 @@ export class SecondaryLink {
     if (this.#inFlight?.id !== id) return;
     const { entry } = this.#inFlight;
     this.#inFlight = undefined;
-    if (entry !== undefined && entry.attempts >= this.#o.timing.maxAttempts) {
-      this.#finish(entry, 'skipped');
-    } else {
-      this.#log.debug({ action: entry?.record.action ?? 'BootNotification', attempt: entry?.attempts }, 'secondary did not answer in time');
-    }
+    this.#log.debug({ action: entry?.record.action ?? 'BootNotification', attempt: entry?.attempts }, 'secondary did not answer in time');
+    // The next pump resends it, or skips it once it has had all its attempts.
     this.#pump();
   }
 

@@ -237,10 +237,13 @@ export async function startRawCsms(options: RawCsmsOptions = {}): Promise<RawCsm
   const requests: IncomingMessage[] = [];
   const peers: RawPeer[] = [];
   const waiting: Array<(peer: RawPeer) => void> = [];
+  /** Upgrades held back by `holdUpgrade`: the HTTP server no longer tracks them, so cleanup must. */
+  const heldSockets: Array<{ destroy(): void }> = [];
   httpServer.on('upgrade', (request: IncomingMessage, socket, head) => {
     requests.push(request);
     if (options.holdUpgrade !== undefined) {
       const held = options.holdUpgrade;
+      heldSockets.push(socket);
       options = { ...options, holdUpgrade: undefined };
       void held.then(() => httpServer.emit('upgrade', request, socket, head));
       requests.pop();
@@ -273,6 +276,7 @@ export async function startRawCsms(options: RawCsmsOptions = {}): Promise<RawCsm
   const { port } = httpServer.address() as AddressInfo;
   let consumed = 0;
   onCleanup(async () => {
+    for (const socket of heldSockets) socket.destroy();
     for (const client of wss.clients) client.terminate();
     wss.close();
     httpServer.closeAllConnections();
@@ -336,4 +340,166 @@ export function maskedTextFrame(text: string, mask: readonly [number, number, nu
   const payload = Buffer.from(text);
   if (payload.length >= 126) throw new RangeError('maskedTextFrame: payload too long for the 7-bit length form');
   return Buffer.concat([Buffer.from([0x81, 0x80 | payload.length, ...mask]), payload.map((byte, i) => byte ^ mask[i % 4]!)]);
+}
+
+// ── Peers that come and go at a fixed address; OCPP 1.6 charger fixtures ─────
+// (Imports are hoisted; they sit here so this block can be appended as a unit.)
+import { connect as connectTcp, createServer as createTcpServer, type Socket } from 'node:net';
+import Database from 'better-sqlite3';
+import { DEFAULT_STORE_FILE_NAME } from '../../src/store/sqlite-store.js';
+
+/** A TCP port on 127.0.0.1 that was free a moment ago: the address of a peer that is not up yet. */
+export async function freePort(): Promise<number> {
+  const server = createTcpServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export interface PortRelay {
+  readonly port: number;
+  /** Stops listening and cuts every relayed connection (the peer is "down" again); idempotent. */
+  close(): Promise<void>;
+}
+
+/** Relays every TCP connection to 127.0.0.1:`port` to 127.0.0.1:`targetPort`, until closed. */
+export async function relayPort(port: number, targetPort: number): Promise<PortRelay> {
+  const sockets = new Set<Socket>();
+  const server = createTcpServer((inbound) => {
+    const outbound = connectTcp(targetPort, '127.0.0.1');
+    const cut = (): void => {
+      inbound.destroy();
+      outbound.destroy();
+    };
+    for (const socket of [inbound, outbound]) {
+      sockets.add(socket);
+      socket.on('error', cut);
+      socket.on('close', () => {
+        sockets.delete(socket);
+        cut();
+      });
+    }
+    inbound.pipe(outbound);
+    outbound.pipe(inbound);
+  });
+  server.listen(port, '127.0.0.1');
+  await once(server, 'listening');
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const socket of sockets) socket.destroy();
+    }));
+  onCleanup(close);
+  return { port, close };
+}
+
+/**
+ * A raw CSMS reachable at 127.0.0.1:`port` (through a relay): a secondary that
+ * comes up, later, at the address the proxy has been dialling all along.
+ */
+export async function startRawCsmsOnPort(port: number, options: RawCsmsOptions = {}): Promise<RawCsms & { readonly relay: PortRelay }> {
+  const csms = await startRawCsms(options);
+  const relay = await relayPort(port, csms.port);
+  return { ...csms, port, url: `ws://127.0.0.1:${port}${options.path ?? '/ocpp'}`, relay };
+}
+
+/**
+ * Pings from `peer` and waits for the pong. Frames travel in order on one
+ * socket, so every frame the other side sent before it handled the ping has
+ * arrived by then: a barrier for "nothing more was sent", without a sleep.
+ */
+export async function roundTrip(peer: RawPeer): Promise<void> {
+  const pong = once(peer.socket, 'pong');
+  peer.socket.ping();
+  await pong;
+}
+
+/** Every frame a raw CSMS received, over all its connections, as text. */
+export function receivedTexts(csms: RawCsms): string[] {
+  return csms.peers.flatMap((peer) => peer.frames.map((frame) => frame.data.toString()));
+}
+
+/** Runs `sql` read-only against the store file of a proxy's `data_dir` (a separate connection: sees committed rows only). */
+export function queryStore(dataDir: string, sql: string, ...params: Array<string | number>): Array<Record<string, unknown>> {
+  const db = new Database(join(dataDir, DEFAULT_STORE_FILE_NAME), { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare(sql).all(...params) as Array<Record<string, unknown>>;
+  } finally {
+    db.close();
+  }
+}
+
+/** A charger CALL: its fields and the exact text sent. */
+export interface ChargerCall {
+  readonly id: string;
+  readonly action: string;
+  readonly payload: Record<string, unknown>;
+  readonly text: string;
+}
+
+export function chargerCall(id: string, action: string, payload: Record<string, unknown>): ChargerCall {
+  return { id, action, payload, text: JSON.stringify([2, id, action, payload]) };
+}
+
+/** OCPP 1.6 charger CALLs, schema-valid, with fixed timestamps. */
+export const ocpp16 = {
+  boot: (id: string) => chargerCall(id, 'BootNotification', { chargePointVendor: 'Acme', chargePointModel: 'Splitter-1' }),
+  heartbeat: (id: string) => chargerCall(id, 'Heartbeat', {}),
+  status: (id: string, status = 'Available') => chargerCall(id, 'StatusNotification', { connectorId: 1, errorCode: 'NoError', status }),
+  authorize: (id: string) => chargerCall(id, 'Authorize', { idTag: 'TAG-1' }),
+  startTransaction: (id: string) =>
+    chargerCall(id, 'StartTransaction', { connectorId: 1, idTag: 'TAG-1', meterStart: 0, timestamp: '2026-01-01T10:00:00.000Z' }),
+  meterValues: (id: string, transactionId: number) =>
+    chargerCall(id, 'MeterValues', {
+      connectorId: 1,
+      transactionId,
+      meterValue: [{ timestamp: '2026-01-01T10:05:00.000Z', sampledValue: [{ value: '1500' }] }],
+    }),
+  stopTransaction: (id: string, transactionId: number) =>
+    chargerCall(id, 'StopTransaction', { transactionId, meterStop: 3000, timestamp: '2026-01-01T10:30:00.000Z' }),
+};
+
+/** A 1.6 CSMS's `answer` for startRawCsms: accepts everything; StartTransaction gets `transactionId`. */
+export function answers16(transactionId: number): NonNullable<RawCsmsOptions['answer']> {
+  const currentTime = '2026-01-01T10:00:00.000Z';
+  return ({ id, action }) => {
+    switch (action) {
+      case 'BootNotification':
+        return callResultFrame(id, { status: 'Accepted', currentTime, interval: 300 });
+      case 'Heartbeat':
+        return callResultFrame(id, { currentTime });
+      case 'Authorize':
+        return callResultFrame(id, { idTagInfo: { status: 'Accepted' } });
+      case 'StartTransaction':
+        return callResultFrame(id, { transactionId, idTagInfo: { status: 'Accepted' } });
+      default:
+        return callResultFrame(id, {});
+    }
+  };
+}
+
+/**
+ * Sends `call` from a raw charger and waits for the answer (the primary's, through
+ * the proxy); fails if the next frame is not that answer. Resolves with the round trip in ms.
+ */
+export async function exchange(charger: RawPeer, call: ChargerCall): Promise<number> {
+  const started = performance.now();
+  charger.socket.send(call.text);
+  const answer: unknown = JSON.parse((await charger.nextFrame()).data.toString());
+  if (!Array.isArray(answer) || answer[0] !== 3 || answer[1] !== call.id) {
+    throw new Error(`expected the CALLRESULT to ${call.action} ${call.id}, got ${JSON.stringify(answer)}`);
+  }
+  return performance.now() - started;
+}
+
+/** What a secondary should receive for `call`: the same CALL, with its own transactionId where the charger sent the primary's. */
+export function mirroredAs(call: ChargerCall, transactionIds?: { primary: number; secondary: number }): unknown[] {
+  const payload =
+    transactionIds !== undefined && call.payload.transactionId === transactionIds.primary
+      ? { ...call.payload, transactionId: transactionIds.secondary }
+      : call.payload;
+  return [2, call.id, call.action, payload];
 }
