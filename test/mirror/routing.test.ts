@@ -343,6 +343,11 @@ describe('the call gate', () => {
     // The primary never sees the answer to the proxy's CALL.
     charger.socket.send('[2,"c-2","Heartbeat",{}]');
     expect((await primaryPeer.nextFrame()).data.toString()).toBe('[2,"c-2","Heartbeat",{}]');
+    // The secondary saw the charger's CALLs and its own answer, never the charger's answer to the primary.
+    await expect.poll(() => secondaryPeer.frames.some((frame) => frame.data.toString().includes('"c-2"'))).toBe(true);
+    const toSecondary = secondaryPeer.frames.map((frame) => frame.data.toString());
+    expect(toSecondary.filter((text) => text.startsWith('[3') || text.startsWith('[4'))).toEqual(['[3,"s-1",{"status":"Accepted"}]']);
+    expect(toSecondary.some((text) => text.includes('"p-1"'))).toBe(false);
   });
 
   it('a command the charger does not answer in time gets a CALLERROR', async () => {
