@@ -3,6 +3,11 @@
  * The process around the library: reads flags, environment and config file,
  * owns signals and exit codes. Everything else lives in createProxy().
  */
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import { IpcCoordinator } from './cluster/coordinator.js';
+import { isPrimaryMessage } from './cluster/messages.js';
+import { superviseWorkers } from './cluster/supervisor.js';
 import { parseCliArgs, helpText } from './config/cli-args.js';
 import { resolveConfig } from './config/load.js';
 import { ConfigError, ErrorCode } from './errors.js';
@@ -41,12 +46,18 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   }
 
   const { config, warnings, configFile } = resolved;
-  const rootLog = createLogger(config.log_level);
+  const workers = config.workers === 'auto' ? availableParallelism() : config.workers;
+  const inWorker = cluster.isWorker;
+  const rootLog = inWorker ? createLogger(config.log_level).child({ worker: cluster.worker?.id }) : createLogger(config.log_level);
   const log = taggedLogger(rootLog, 'proxy');
-  for (const warning of warnings) log.warn(warning);
-  log.info({ config_file: configFile.path, loaded: configFile.loaded, version: VERSION }, 'configuration loaded');
+  if (!inWorker) {
+    // Said once, by the process that read the configuration, not once per worker.
+    for (const warning of warnings) log.warn(warning);
+    log.info({ config_file: configFile.path, loaded: configFile.loaded, version: VERSION, workers }, 'configuration loaded');
+  }
+  if (workers > 1 && cluster.isPrimary) return superviseUntilStopped(workers, log);
 
-  const proxy = createProxy(config, { logger: rootLog });
+  const proxy = createProxy(config, { logger: rootLog, coordinator: inWorker ? new IpcCoordinator() : undefined });
   // Handlers go in before listening: a signal during start-up must also stop cleanly.
   const stopped = new Promise<number>((resolve) => {
     let stopping = false;
@@ -72,6 +83,12 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+    // A worker is stopped by the cluster primary over IPC.
+    if (inWorker) {
+      process.on('message', (message: unknown) => {
+        if (isPrimaryMessage(message) && message.ocppSplitter === 'shutdown') stop('SIGTERM');
+      });
+    }
   });
 
   try {
@@ -81,6 +98,22 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     return EXIT_FAILURE;
   }
   return stopped;
+}
+
+/** The cluster primary: runs the workers until SIGTERM/SIGINT, then stops them all. */
+function superviseUntilStopped(workers: number, log: ReturnType<typeof taggedLogger>): Promise<number> {
+  const supervisor = superviseWorkers(workers, log);
+  const stop = (signal: NodeJS.Signals): void => {
+    log.info({ signal }, 'stopping all workers');
+    setTimeout(() => {
+      log.error('workers did not stop in time');
+      process.exit(EXIT_FAILURE);
+    }, HARD_STOP_MS).unref();
+    supervisor.stop();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  return supervisor.done;
 }
 
 main(process.argv.slice(2), process.env).then(

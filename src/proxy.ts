@@ -12,6 +12,7 @@ import { CloseCode } from './links/close-codes.js';
 import { dial, type DialOutcome } from './links/dial.js';
 import { Keepalive } from './links/keepalive.js';
 import { createLogger, taggedLogger, type Logger } from './logging/logger.js';
+import type { SessionCoordinator } from './cluster/coordinator.js';
 import { createMirrorCounters, type MirrorCounters } from './mirror/counters.js';
 import { SessionMirror } from './mirror/session-mirror.js';
 import type { MirrorTiming } from './mirror/secondary-link.js';
@@ -26,6 +27,8 @@ import { VERSION } from './version.js';
 export interface ProxyOptions {
   /** Root logger; by default JSON lines on stdout at the configured level. */
   readonly logger?: Logger;
+  /** Sibling processes serving the same port (node:cluster workers); none when the proxy runs alone. */
+  readonly coordinator?: SessionCoordinator;
 }
 
 export interface Proxy {
@@ -90,6 +93,21 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
   const startedAt = Date.now();
   let state: ProxyState = ProxyState.Idle;
   let closing: Promise<void> | undefined;
+  const coordinator = options.coordinator;
+  coordinator?.onRelease((identity) => {
+    const session = sessions.get(identity);
+    if (session === undefined) return Promise.resolve();
+    taggedLogger(rootLog, identity).warn('charge point id connected to another worker: this connection is replaced');
+    // Closing stops the mirror at once; the flush puts its durable state on disk
+    // before the other worker loads it. The sockets finish closing on their own.
+    session.close(CloseCode.GoingAway, 'replaced by a new connection');
+    try {
+      store?.flush();
+    } catch (error) {
+      log.error({ err: error }, 'could not write the store before handing a charger to another worker');
+    }
+    return Promise.resolve();
+  });
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -172,6 +190,9 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
     } finally {
       pendingHandshakes.delete(abort);
     }
+    // With sibling workers, wait until none of them serves this charger any more.
+    const claimed = outcome.kind === 'open' && coordinator !== undefined && !abort.signal.aborted;
+    if (claimed) await coordinator.claim(id.identity);
     const chargerHead = watch.stop(head);
 
     const primaryForLog = redactUrl(primaryUrl);
@@ -209,10 +230,11 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
     }
 
     const primary = outcome.socket;
-    if (socket.destroyed || state !== ProxyState.Listening) {
-      // The charger vanished (or shutdown began) in the instant between the outcome and here.
+    if (abort.signal.aborted || socket.destroyed || !socket.readable || !socket.writable || state !== ProxyState.Listening) {
+      // The charger vanished (or shutdown began) while the primary or a sibling worker was deciding.
       primary.terminate();
       socket.destroy();
+      if (claimed && sessions.get(id.identity) === undefined) coordinator.ended(id.identity);
       return;
     }
     sessionLog.info({ primary: primaryForLog, protocol: outcome.subprotocol }, 'primary connected');
@@ -253,7 +275,10 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
         replaced.close(CloseCode.GoingAway, 'replaced by a new connection');
       }
       session.start();
-      void session.ended.then(() => sessions.remove(session));
+      void session.ended.then(() => {
+        sessions.remove(session);
+        if (sessions.get(id.identity) === undefined) coordinator?.ended(id.identity);
+      });
       sessionLog.info(
         {
           primary: redactUrl(config.primary_csms_url),
@@ -292,6 +317,7 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
       await allEnded;
     }
     clearTimeout(deadline);
+    coordinator?.close();
     keepalive.close();
     secondaryKeepalive.close();
     try {

@@ -18,6 +18,7 @@ export interface CliFlags {
   secondary?: string[];
   logLevel?: string;
   dataDir?: string;
+  workers?: string;
 }
 
 export type CliCommand = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; flags: CliFlags };
@@ -32,6 +33,7 @@ const OPTIONS = {
   secondary: { type: 'string', multiple: true },
   'log-level': { type: 'string' },
   'data-dir': { type: 'string' },
+  workers: { type: 'string' },
 } as const;
 
 const SEE_HELP = 'see --help';
@@ -54,6 +56,7 @@ export function parseCliArgs(argv: string[]): CliCommand {
   if (values.secondary !== undefined) flags.secondary = values.secondary;
   if (values['log-level'] !== undefined) flags.logLevel = values['log-level'];
   if (values['data-dir'] !== undefined) flags.dataDir = values['data-dir'];
+  if (values.workers !== undefined) flags.workers = values.workers;
   return { kind: 'run', flags };
 }
 
@@ -131,6 +134,7 @@ export function helpText(version: string): string {
   const logLevel = shape.log_level.parse(undefined);
   const dataDir = shape.data_dir.parse(undefined);
   const maxLength = String(shape.log_max_message_length.parse(undefined));
+  const workers = String(shape.workers.parse(undefined));
 
   const flag = (names: string, description: string, env: string, fallback: string): string =>
     `  ${names.padEnd(24)}${description}\n  ${''.padEnd(24)}env ${env.padEnd(22)}default: ${fallback}`;
@@ -157,6 +161,7 @@ export function helpText(version: string): string {
     ),
     flag('    --log-level LEVEL', LOG_LEVELS.join('|'), ENV_VARS.logLevel, logLevel),
     flag('    --data-dir DIR', 'directory for state kept across restarts', ENV_VARS.dataDir, dataDir),
+    flag('    --workers N|auto', 'processes serving chargers (auto = cores)', ENV_VARS.workers, workers),
     '  -h, --help              show this help and exit',
     '  -v, --version           print the version and exit',
     '',
@@ -168,6 +173,7 @@ export function helpText(version: string): string {
     env(ENV_VARS.logLevel, LOG_LEVELS.join('|'), logLevel),
     env(ENV_VARS.logMaxMessageLength, 'message chars in debug logs, 0 = all', maxLength),
     env(ENV_VARS.dataDir, 'state directory', dataDir),
+    env(ENV_VARS.workers, 'processes serving chargers, or auto', workers),
     '',
     'Every other option (timeouts, charger_map, ...) is set in the config file.',
     'Precedence: flags > environment > config file > defaults',

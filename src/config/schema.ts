@@ -31,6 +31,7 @@ const ANSWER_TIMEOUT_MIN_MS = 100;
 const ANSWER_TIMEOUT_MAX_MS = 600_000;
 const MAX_ATTEMPTS_MAX = 100;
 const QUEUE_LIMIT_MAX = 1_000_000;
+const MAX_WORKERS = 64;
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -181,6 +182,10 @@ export const configSchema = z
     permessage_deflate: bool()
       .default(true)
       .describe('Offer and accept the permessage-deflate WebSocket extension (RFC 7692).'),
+    workers: z
+      .union([intInRange(1, MAX_WORKERS), z.literal('auto')], { error: `expected an integer from 1 to ${MAX_WORKERS}, or auto` })
+      .default(1)
+      .describe('Processes serving chargers on the one port (node:cluster); auto = one per CPU core. A charger\'s session and durable state behave the same on any of them.'),
     secondary_connect_timeout_ms: intInRange(CONNECT_TIMEOUT_MIN_MS, CONNECT_TIMEOUT_MAX_MS, 'milliseconds')
       .default(10_000)
       .describe('Milliseconds to wait for a secondary CSMS handshake before retrying later.'),

@@ -2,65 +2,19 @@
  * The process around the library, run as users run it: `node dist/cli.js`
  * (built by `npm test`'s pretest step). Signals, exit codes, config errors.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeAll, connectRawCharger, onCleanup, startRawCsms } from '../support/harness.js';
+import { runCli } from '../support/cli.js';
+import { closeAll, connectRawCharger, startRawCsms } from '../support/harness.js';
 
 afterEach(closeAll);
 
-const CLI = new URL('../../dist/cli.js', import.meta.url).pathname;
 /** A config file path that does not exist, so the default /data/options.json of the host never leaks in. */
 const NO_FILE_ENV = { CONFIG_FILE: '' };
 
-interface Running {
-  child: ChildProcess;
-  lines: Array<Record<string, unknown>>;
-  waitForLine(msg: string): Promise<Record<string, unknown>>;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stderr(): string;
-}
-
-function run(args: string[], env: Record<string, string>): Running {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  onCleanup(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  const lines: Array<Record<string, unknown>> = [];
-  const waiters: Array<{ msg: string; resolve: (line: Record<string, unknown>) => void }> = [];
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  createInterface({ input: child.stdout }).on('line', (text) => {
-    let line: Record<string, unknown>;
-    try {
-      line = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      line = { msg: text };
-    }
-    lines.push(line);
-    for (const waiter of waiters.filter((w) => w.msg === line.msg)) waiter.resolve(line);
-  });
-  // 'close', not 'exit': it waits until stdout and stderr have been read to the end.
-  const exit = once(child, 'close').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
-  return {
-    child,
-    lines,
-    exit,
-    stderr: () => stderr,
-    waitForLine(msg) {
-      const found = lines.find((line) => line.msg === msg);
-      if (found !== undefined) return Promise.resolve(found);
-      return new Promise((resolve) => waiters.push({ msg, resolve }));
-    },
-  };
-}
+const run = runCli;
 
 describe('ocpp-splitter process', () => {
   it('serves chargers, and on SIGTERM closes them with 1001 and exits 0 within 10 s', async () => {

@@ -3,11 +3,8 @@
  * pretest step) is SIGKILLed while a secondary is down and restarted on the same
  * DATA_DIR; the secondary, when it comes back, still gets everything once, in order.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   answers16,
@@ -17,7 +14,6 @@ import {
   freePort,
   mirroredAs,
   ocpp16,
-  onCleanup,
   queryStore,
   receivedTexts,
   roundTrip,
@@ -27,45 +23,25 @@ import {
   type ChargerCall,
   type RawCsms,
 } from '../support/harness.js';
+import { runCli, type RunningCli } from '../support/cli.js';
 
 afterEach(closeAll);
 
-const CLI = new URL('../../dist/cli.js', import.meta.url).pathname;
 const PRIMARY_TX = 100;
 const SECONDARY_TX = 555;
 const TX_IDS = { primary: PRIMARY_TX, secondary: SECONDARY_TX };
 const CHARGER_ID = 'CP-CRASH';
 const POLL = { timeout: 10_000, interval: 20 } as const;
 
-interface RunningProxy {
-  readonly child: ChildProcess;
+interface RunningProxy extends RunningCli {
   readonly port: number;
-  readonly lines: Array<Record<string, unknown>>;
-  readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 /** Starts `node dist/cli.js` and resolves once it listens (port 0: the port comes from the 'proxy listening' line). */
 async function runProxy(configFile: string, env: Record<string, string>): Promise<RunningProxy> {
-  const child = spawn(process.execPath, [CLI, '--config', configFile], {
-    env: { PATH: process.env.PATH ?? '', PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  onCleanup(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exit = once(child, 'close').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
-  const lines: Array<Record<string, unknown>> = [];
-  const listening = new Promise<number>((resolve, reject) => {
-    createInterface({ input: child.stdout }).on('line', (text) => {
-      const line = JSON.parse(text) as Record<string, unknown>;
-      lines.push(line);
-      if (line.msg === 'proxy listening') resolve(Number(line.port));
-    });
-    void exit.then(({ code, signal }) => reject(new Error(`proxy exited (${String(code ?? signal)}) before listening: ${stderr}`)));
-  });
-  return { child, port: await listening, lines, exit };
+  const proxy = runCli(['--config', configFile], { PORT: '0', ...env });
+  const listening = await proxy.waitForLine('proxy listening');
+  return Object.assign(proxy, { port: Number(listening.port) });
 }
 
 async function sigkill(proxy: RunningProxy): Promise<void> {

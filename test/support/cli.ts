@@ -1,0 +1,64 @@
+/** Runs the built CLI (`node dist/cli.js`, built by `npm test`'s pretest) as users run it. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { onCleanup } from './harness.js';
+
+export const CLI = new URL('../../dist/cli.js', import.meta.url).pathname;
+
+export type LogLine = Record<string, unknown>;
+
+export interface RunningCli {
+  readonly child: ChildProcess;
+  /** stdout, one parsed JSON object per line (non-JSON lines as `{ msg: text }`). */
+  readonly lines: LogLine[];
+  /** Settles when the process has exited and its output has been read to the end. */
+  readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stderr(): string;
+  /** The first line (already printed or future) with this msg that satisfies `predicate`. */
+  waitForLine(msg: string, predicate?: (line: LogLine) => boolean): Promise<LogLine>;
+}
+
+/** Starts the CLI with only PATH and `env` in its environment; killed by closeAll() if still running. */
+export function runCli(args: string[], env: Record<string, string>): RunningCli {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  onCleanup(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const lines: LogLine[] = [];
+  const waiters: Array<{ msg: string; predicate: (line: LogLine) => boolean; resolve: (line: LogLine) => void }> = [];
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  createInterface({ input: child.stdout }).on('line', (text) => {
+    let line: LogLine;
+    try {
+      line = JSON.parse(text) as LogLine;
+    } catch {
+      line = { msg: text }; // --help and --version print plain text
+    }
+    lines.push(line);
+    for (const waiter of waiters.filter((w) => w.msg === line.msg && w.predicate(line))) {
+      waiters.splice(waiters.indexOf(waiter), 1);
+      waiter.resolve(line);
+    }
+  });
+  // 'close', not 'exit': it waits until stdout and stderr have been read to the end.
+  const exit = once(child, 'close').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  return {
+    child,
+    lines,
+    exit,
+    stderr: () => stderr,
+    waitForLine(msg, predicate = () => true) {
+      const found = lines.find((line) => line.msg === msg && predicate(line));
+      if (found !== undefined) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        waiters.push({ msg, predicate, resolve });
+        void exit.then(({ code, signal }) => reject(new Error(`CLI exited (${String(code ?? signal)}) before logging "${msg}": ${stderr}`)));
+      });
+    },
+  };
+}
