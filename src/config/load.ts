@@ -26,6 +26,7 @@ export const ENV_VARS = {
   logLevel: 'LOG_LEVEL',
   logMaxMessageLength: 'LOG_MAX_MESSAGE_LENGTH',
   dataDir: 'DATA_DIR',
+  workers: 'WORKERS',
 } as const;
 
 export interface ConfigSources {
@@ -42,6 +43,9 @@ export interface ResolvedConfig {
   warnings: string[];
   configFile: { path: string; loaded: boolean };
 }
+
+/** The top-level key of a config file that names its JSON Schema for editors; ignored. */
+export const EDITOR_SCHEMA_KEY = '$schema';
 
 const PRIMARY_REQUIRED =
   `primary_csms_url is required: set it in the config file, ${ENV_VARS.primary}, or --primary`;
@@ -91,6 +95,9 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
   const file = chooseConfigFile(flags, env);
   const text = readConfigFile(file, readFile);
   const fileData = text === undefined ? {} : parseConfigText(file.path, text, warnings);
+  // `"$schema": "./config.schema.json"` points editors at the JSON Schema (see config.example.json); it is
+  // not an option, so it is dropped here rather than reported as an unknown key.
+  Reflect.deleteProperty(fileData, EDITOR_SCHEMA_KEY);
   removeUnknownKeys(fileData, file.path, warnings);
 
   const { merged, provenance } = applyLayers(fileData, env, flags, file.path);
@@ -279,6 +286,7 @@ function applyLayers(
     { key: 'log_level', envVar: ENV_VARS.logLevel, flag: '--log-level', flagValue: flags.logLevel, numeric: false },
     { key: 'log_max_message_length', envVar: ENV_VARS.logMaxMessageLength, numeric: true },
     { key: 'data_dir', envVar: ENV_VARS.dataDir, flag: '--data-dir', flagValue: flags.dataDir, numeric: false },
+    { key: 'workers', envVar: ENV_VARS.workers, flag: '--workers', flagValue: flags.workers, numeric: true },
   ];
   for (const { key, envVar, flag, flagValue, numeric } of scalars) {
     const fromEnv = envVar === undefined ? undefined : envValue(env, envVar);
