@@ -20,7 +20,8 @@
  * Proxy CPU is sampled exactly over the measured window.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -45,6 +46,7 @@ const { values: flags } = parseArgs({
 
 const HERE = new URL('.', import.meta.url);
 const PROXY_SCRIPT = new URL('lib/proxy-process.js', HERE).pathname;
+const CLI_SCRIPT = new URL('../src/cli.js', HERE).pathname;
 const CSMS_SCRIPT = new URL('lib/csms-process.js', HERE).pathname;
 const canPin = hasTaskset() && availableParallelism() >= 2;
 if (canPin) execFileSync('taskset', ['-cp', '0', String(process.pid)], { stdio: 'ignore' });
@@ -86,10 +88,28 @@ for (const layout of layouts) for (const chargers of sizes) {
   }
 }
 
+// Scaling over processes: the same 50 chargers through 1 and 2 workers, the proxy
+// free to use both cores (generator on core 0, CSMS on core 1, as in `shared`).
+const workerRuns: WorkerResult[] = [];
+if (flags.sizes === undefined) {
+  for (const workers of [1, 2]) {
+    const chargers = smoke ? 5 : 50;
+    const result = await runWorkersScenario(chargers, workers);
+    workerRuns.push(result);
+    process.stderr.write(`  workers ×${workers}, ${chargers} chargers: ${Math.round(result.callsPerSecond)} calls/s\n`);
+  }
+}
+
 const scaleChargers = flags.scale !== undefined ? Number(flags.scale) : smoke || flags['no-scale'] === true ? 0 : 4900;
 const scale = scaleChargers > 0 ? await runScale(scaleChargers, Number(flags.workers ?? 1)) : undefined;
 
 printTable(results);
+if (workerRuns.length > 0) {
+  process.stdout.write('workers (proxy on both cores, via the CLI):\n');
+  for (const run of workerRuns) {
+    process.stdout.write(`  ${run.workers} worker(s), ${run.chargers} chargers: ${Math.round(run.callsPerSecond)} calls/s, p50 ${run.p50Ms.toFixed(3)} ms, p99 ${run.p99Ms.toFixed(3)} ms, RSS ${run.rssMiB.toFixed(1)} MiB\n`);
+  }
+}
 const targets = checkTargets(results);
 for (const line of targets) process.stdout.write(`${line}\n`);
 if (scale !== undefined) process.stdout.write(`\nscale: ${JSON.stringify(scale)}\n`);
@@ -98,7 +118,7 @@ const jsonPath = flags.json ?? new URL('../../bench/results/latest.json', HERE).
 mkdirSync(join(jsonPath, '..'), { recursive: true });
 writeFileSync(
   jsonPath,
-  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: availableParallelism(), pinned: canPin, smoke, results, scale, targets }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: availableParallelism(), pinned: canPin, smoke, results, workers: workerRuns, scale, targets }, null, 2)}\n`,
 );
 process.stdout.write(`\nresults written to ${jsonPath}\n`);
 
@@ -167,12 +187,12 @@ async function runScale(chargers: number, workers: number): Promise<Record<strin
   process.stderr.write(`  scale: ${chargers} chargers, 2 secondaries, ${workers} worker(s)…\n`);
   const csmss = await Promise.all([0, 1, 2].map(() => startCsmsProcess(1)));
   const dataDir = mkdtempSync(join(tmpdir(), 'ocpp-splitter-bench-'));
-  const proxy = await startProxyProcess({
+  const config = {
     primary_csms_url: csmss[0]!.csmss[0]!.url,
     secondary_csms: [{ url: csmss[1]!.csmss[0]!.url, name: 's1' }, { url: csmss[2]!.csmss[0]!.url, name: 's2' }],
     data_dir: dataDir,
-    ...(workers > 1 ? { workers } : {}),
-  });
+  };
+  const proxy = workers > 1 ? await startCliProxy(config, workers, undefined) : await startProxyProcess(config);
   try {
     const idle = await proxy.sample();
     const started = performance.now();
@@ -200,7 +220,74 @@ async function runScale(chargers: number, workers: number): Promise<Record<strin
   }
 }
 
+interface WorkerResult {
+  readonly workers: number;
+  readonly chargers: number;
+  readonly callsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly rssMiB: number;
+}
+
+async function runWorkersScenario(chargers: number, workers: number): Promise<WorkerResult> {
+  const csmsProcess = await startCsmsProcess(1, canPin ? '1' : undefined);
+  const dataDir = mkdtempSync(join(tmpdir(), 'ocpp-splitter-bench-'));
+  const proxy = await startCliProxy({ primary_csms_url: csmsProcess.csmss[0]!.url, data_dir: dataDir }, workers, canPin ? '0,1' : undefined);
+  try {
+    const fleet = await connectFleet(`ws://127.0.0.1:${proxy.port}`, chargers);
+    const load = await fleet.run(durationMs(chargers), warmupMs);
+    const memory = await proxy.sample();
+    fleet.close();
+    return { workers, chargers, ...summarise(load), rssMiB: memory.rss / 2 ** 20 };
+  } finally {
+    await proxy.close();
+    await csmsProcess.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 // ── processes ──────────────────────────────────────────────────────────────
+
+/**
+ * The proxy as users run it — the CLI, here with `--workers` — for runs that
+ * need node:cluster. Memory is the summed RSS of the whole process tree (Linux /proc).
+ */
+async function startCliProxy(config: Record<string, unknown>, workers: number, cores: string | undefined): Promise<ProxyProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'ocpp-splitter-bench-cli-'));
+  const file = join(dir, 'config.json');
+  writeFileSync(file, JSON.stringify({ port: 0, host: '127.0.0.1', log_level: 'info', workers, ...config }));
+  const args = [CLI_SCRIPT, '--config', file];
+  const child =
+    cores === undefined
+      ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+      : spawn('taskset', ['-c', cores, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let listeningPort = 0;
+    createInterface({ input: child.stdout }).on('line', (text) => {
+      const line = JSON.parse(text) as { msg?: string; port?: number };
+      if (line.msg === 'proxy listening' && line.port !== undefined) listeningPort = line.port;
+      if (line.msg === 'all workers listening' || (workers === 1 && line.msg === 'proxy listening')) resolve(listeningPort);
+    });
+    child.once('exit', (code) => reject(new Error(`proxy exited with ${code ?? 'a signal'}`)));
+  });
+  const treeRss = (pid: number): number => {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return rss + children.reduce((sum, child) => sum + treeRss(child), 0);
+  };
+  return {
+    port,
+    sample: () => Promise.resolve({ type: 'sample', rss: treeRss(child.pid ?? 0), heapUsed: 0, cpuMicros: 0, chargers: 0, keepaliveSockets: 0 }),
+    cpu: () => Promise.resolve(0),
+    async close() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
 
 interface ProxyProcess {
   readonly port: number;
