@@ -94,9 +94,9 @@ export class SecondaryLink {
   #inFlight: InFlight | undefined;
   #abortDial: AbortController | undefined;
   #reconnectTimer: NodeJS.Timeout | undefined;
+  /** Failed attempts since the last successful connection: drives the backoff and how loudly to log. */
   #failures = 0;
-  /** Whether this link has ever delivered anything, to log the first failure loudly and repeats quietly. */
-  #everConnected = false;
+  readonly #idTagOverride: string | undefined;
 
   constructor(options: SecondaryLinkOptions) {
     this.#o = options;
@@ -116,8 +116,6 @@ export class SecondaryLink {
     this.#idTagOverride = mapping?.id_tag;
   }
 
-  readonly #idTagOverride: string | undefined;
-
   get state(): LinkState {
     return this.#state;
   }
@@ -135,10 +133,7 @@ export class SecondaryLink {
       this.#nextSeq = record.seq + 1;
     }
     if (this.#queue.length > 0) this.#log.info({ backlog: this.#queue.length }, 'secondary backlog loaded');
-    this.#connect().catch((error: unknown) => {
-      this.#o.counters.mirrorFailures += 1;
-      this.#log.error({ err: error }, 'secondary connect failed unexpectedly');
-    });
+    this.#connectContained();
   }
 
   /** Adds a charger CALL to the outbox (durably) and sends it when its turn comes. */
@@ -192,6 +187,14 @@ export class SecondaryLink {
 
   // ── connection ────────────────────────────────────────────────────────────
 
+  /** Connects; a bug in doing so is counted and logged, never thrown into a timer or the caller. */
+  #connectContained(): void {
+    this.#connect().catch((error: unknown) => {
+      this.#o.counters.mirrorFailures += 1;
+      this.#log.error({ err: error }, 'secondary connect failed unexpectedly');
+    });
+  }
+
   async #connect(): Promise<void> {
     if (this.#state === LinkState.Closed) return;
     this.#state = LinkState.Connecting;
@@ -221,7 +224,6 @@ export class SecondaryLink {
     this.#leg.resume();
     this.#state = LinkState.Open;
     this.#failures = 0;
-    this.#everConnected = true;
     this.#o.counters.secondaryConnects += 1;
     this.#log.info({ url: redactUrl(this.#url), protocol: outcome.subprotocol, backlog: this.#queue.length }, 'secondary connected');
     this.#contain('starting delivery', () => {
@@ -246,12 +248,7 @@ export class SecondaryLink {
     // The first failure is news; the hundredth of a secondary that is down for hours is not.
     const level = this.#failures === 1 ? 'warn' : 'debug';
     this.#log[level]({ ...detail, url: redactUrl(this.#url), retry_in_ms: delayMs, backlog: this.#queue.length }, why);
-    this.#reconnectTimer = setTimeout(() => {
-      this.#connect().catch((error: unknown) => {
-        this.#o.counters.mirrorFailures += 1;
-        this.#log.error({ err: error }, 'secondary reconnect failed unexpectedly');
-      });
-    }, delayMs).unref();
+    this.#reconnectTimer = setTimeout(() => this.#connectContained(), delayMs).unref();
   }
 
   readonly #handlers: LegHandlers = {
@@ -262,7 +259,6 @@ export class SecondaryLink {
       this.#inFlight = undefined;
       if (this.#state === LinkState.Closed) return;
       this.#o.counters.secondaryDisconnects += 1;
-      this.#failures = this.#everConnected ? 0 : this.#failures;
       this.#scheduleReconnect('secondary disconnected', { code, reason });
     },
     onError: (_leg, error) => {
