@@ -76,6 +76,13 @@ function wsUrl() {
   });
 }
 
+/** A ping interval: 0 turns pings off, anything else is at least PING_INTERVAL_MIN_MS. */
+function pingInterval() {
+  return intInRange(0, PING_INTERVAL_MAX_MS, 'milliseconds').refine((value) => value === 0 || value >= PING_INTERVAL_MIN_MS, {
+    error: `expected 0 (off) or an integer from ${PING_INTERVAL_MIN_MS} to ${PING_INTERVAL_MAX_MS} (milliseconds)`,
+  });
+}
+
 function bool() {
   return z.boolean({ error: 'expected true or false' });
 }
@@ -167,10 +174,7 @@ export const configSchema = z
     max_message_size_bytes: intInRange(MESSAGE_SIZE_MIN_BYTES, MESSAGE_SIZE_MAX_BYTES, 'bytes')
       .default(4 * MIB)
       .describe('Largest WebSocket message accepted from a charger or CSMS, in bytes.'),
-    ping_interval_ms: intInRange(0, PING_INTERVAL_MAX_MS, 'milliseconds')
-      .refine((value) => value === 0 || value >= PING_INTERVAL_MIN_MS, {
-        error: `expected 0 (off) or an integer from ${PING_INTERVAL_MIN_MS} to ${PING_INTERVAL_MAX_MS} (milliseconds)`,
-      })
+    ping_interval_ms: pingInterval()
       .default(30_000)
       .describe('Milliseconds between WebSocket pings on every link; 0 turns pings off.'),
     ping_max_missed: intInRange(PING_MAX_MISSED_MIN, PING_MAX_MISSED_MAX)
@@ -195,10 +199,7 @@ export const configSchema = z
     secondary_reconnect_max_delay_ms: intInRange(SECONDARY_DELAY_MIN_MS, SECONDARY_DELAY_MAX_MS, 'milliseconds')
       .default(60_000)
       .describe('Upper bound of the growing reconnect delay to a secondary.'),
-    secondary_ping_interval_ms: intInRange(0, PING_INTERVAL_MAX_MS, 'milliseconds')
-      .refine((value) => value === 0 || value >= PING_INTERVAL_MIN_MS, {
-        error: `expected 0 (off) or an integer from ${PING_INTERVAL_MIN_MS} to ${PING_INTERVAL_MAX_MS} (milliseconds)`,
-      })
+    secondary_ping_interval_ms: pingInterval()
       .default(30_000)
       .describe('Milliseconds between WebSocket pings to each secondary; after ping_max_missed unanswered pings it is reconnected.'),
     secondary_answer_timeout_ms: intInRange(ANSWER_TIMEOUT_MIN_MS, ANSWER_TIMEOUT_MAX_MS, 'milliseconds')
