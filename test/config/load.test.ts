@@ -79,6 +79,7 @@ describe('resolveConfig: defaults and config file location', () => {
       secondary_answer_timeout_ms: 30_000,
       secondary_max_attempts: 3,
       secondary_queue_limit: 10_000,
+      workers: 1,
     });
     expect(warnings).toEqual([]);
     expect(configFile).toEqual({ path: DEFAULT_CONFIG_FILE, loaded: false });

@@ -31,6 +31,7 @@ describe('configSchema defaults', () => {
       secondary_answer_timeout_ms: 30_000,
       secondary_max_attempts: 3,
       secondary_queue_limit: 10_000,
+      workers: 1,
     });
   });
 
