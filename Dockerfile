@@ -1,0 +1,48 @@
+# syntax=docker/dockerfile:1
+#
+# ocpp-splitter container image: `docker build -t ocpp-splitter .`
+#
+# The build stage packs the package exactly as `npm pack` does for the registry and installs that tarball
+# (production dependencies only) into /opt/ocpp-splitter, the same steps as test/packaging/pack.test.ts runs
+# in CI. The runtime stage copies that installation: no compiler, no dev dependencies, no sources.
+
+ARG NODE_VERSION=24
+
+FROM node:${NODE_VERSION}-alpine AS build
+# better-sqlite3 and bufferutil are native addons: built here when no prebuilt binary fits.
+RUN apk add --no-cache python3 make g++
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json README.md CHANGELOG.md LICENSE ./
+COPY config.schema.json config.example.json config.example.yaml ./
+COPY src ./src
+# prepack builds dist/; the tarball holds what `files` in package.json lists.
+RUN npm pack --pack-destination /tmp \
+ && mv /tmp/ocpp-splitter-*.tgz /tmp/ocpp-splitter.tgz
+WORKDIR /opt/ocpp-splitter
+# allowScripts: npm 11 runs the native addons' install scripts only for packages listed there.
+RUN echo '{"name":"ocpp-splitter-install","private":true,"allowScripts":{"better-sqlite3":true,"bufferutil":true}}' > package.json \
+ && npm install --omit=dev --no-audit --no-fund /tmp/ocpp-splitter.tgz
+
+FROM node:${NODE_VERSION}-alpine
+ENV NODE_ENV=production \
+    DATA_DIR=/data \
+    PATH=/opt/ocpp-splitter/node_modules/.bin:$PATH
+# CONFIG_FILE is left at its default, /data/options.json (the Home Assistant options file): a missing default
+# file is fine, so `docker run -e PRIMARY_CSMS_URL=…` works without any file. docker-compose.yml sets
+# CONFIG_FILE=/data/config.json.
+COPY --from=build /opt/ocpp-splitter /opt/ocpp-splitter
+# /data holds the mirror store (ocpp-splitter.sqlite) and, with Compose, config.json. Owned by the unprivileged
+# user so a named volume is writable; for a bind mount (./data:/data) the host directory must be writable by
+# uid 1000 (`node`).
+RUN mkdir -p /data && chown node:node /data
+VOLUME /data
+WORKDIR /data
+USER node
+EXPOSE 9000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["node", "/opt/ocpp-splitter/node_modules/ocpp-splitter/dist/healthcheck.js"]
+# SIGTERM (docker stop) closes every charger with 1001 and exits 0 within 10 s, Docker's default grace period.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["ocpp-splitter"]
