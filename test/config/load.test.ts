@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, it, expect } from 'vitest';
 import { ConfigError, ErrorCode } from '../../src/errors.js';
 import { DEFAULT_CONFIG_FILE, resolveConfig, type ConfigSources, type ResolvedConfig } from '../../src/config/load.js';
+import { EXPECTED_DEFAULTS } from './defaults.js';
 
 const PRIMARY = 'wss://primary.example.com/ocpp';
 
@@ -58,29 +59,7 @@ function configError(fn: () => unknown): ConfigError {
 describe('resolveConfig: defaults and config file location', () => {
   it('uses schema defaults when only the primary URL is given', () => {
     const { config, warnings, configFile } = resolve({ env: { PRIMARY_CSMS_URL: PRIMARY } });
-    expect(config).toEqual({
-      port: 9000,
-      primary_csms_url: PRIMARY,
-      primary_csms_append_charge_point_id: true,
-      primary_connect_timeout_ms: 10_000,
-      secondary_csms: [],
-      log_level: 'info',
-      log_max_message_length: 120,
-      data_dir: './data',
-      max_message_size_bytes: 4 * 1024 * 1024,
-      ping_interval_ms: 30_000,
-      ping_max_missed: 2,
-      shutdown_timeout_ms: 8000,
-      permessage_deflate: true,
-      secondary_connect_timeout_ms: 10_000,
-      secondary_reconnect_delay_ms: 10_000,
-      secondary_reconnect_max_delay_ms: 60_000,
-      secondary_ping_interval_ms: 30_000,
-      secondary_answer_timeout_ms: 30_000,
-      secondary_max_attempts: 3,
-      secondary_queue_limit: 10_000,
-      workers: 1,
-    });
+    expect(config).toEqual({ ...EXPECTED_DEFAULTS, primary_csms_url: PRIMARY });
     expect(warnings).toEqual([]);
     expect(configFile).toEqual({ path: DEFAULT_CONFIG_FILE, loaded: false });
   });

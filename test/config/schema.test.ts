@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { configSchema, secondaryConfigSchema, chargerMapEntrySchema, LOG_LEVELS } from '../../src/config/schema.js';
+import { EXPECTED_DEFAULTS } from './defaults.js';
 
 const PRIMARY = 'wss://csms.example.com/ocpp';
 
@@ -10,29 +11,7 @@ function messagesFor(input: unknown): string[] {
 
 describe('configSchema defaults', () => {
   it('fills in every default', () => {
-    expect(configSchema.parse({ primary_csms_url: PRIMARY })).toEqual({
-      port: 9000,
-      primary_csms_url: PRIMARY,
-      primary_csms_append_charge_point_id: true,
-      primary_connect_timeout_ms: 10_000,
-      secondary_csms: [],
-      log_level: 'info',
-      log_max_message_length: 120,
-      data_dir: './data',
-      max_message_size_bytes: 4_194_304,
-      ping_interval_ms: 30_000,
-      ping_max_missed: 2,
-      shutdown_timeout_ms: 8000,
-      permessage_deflate: true,
-      secondary_connect_timeout_ms: 10_000,
-      secondary_reconnect_delay_ms: 10_000,
-      secondary_reconnect_max_delay_ms: 60_000,
-      secondary_ping_interval_ms: 30_000,
-      secondary_answer_timeout_ms: 30_000,
-      secondary_max_attempts: 3,
-      secondary_queue_limit: 10_000,
-      workers: 1,
-    });
+    expect(configSchema.parse({ primary_csms_url: PRIMARY })).toEqual({ ...EXPECTED_DEFAULTS, primary_csms_url: PRIMARY });
   });
 
   it('leaves host undefined by default', () => {

@@ -3,16 +3,15 @@
  * from the Dockerfile and run as it is) into an empty folder, then `npx ocpp-splitter`. The install compiles
  * the native addons (better-sqlite3, bufferutil) when no prebuilt binary fits: about a minute.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ENV_VARS } from '../../src/config/load.js';
-import { closeAll, connectRawCharger, freePort, onCleanup, startRawCsms } from '../support/harness.js';
+import { runProcess, type RunningCli } from '../support/cli.js';
+import { closeAll, connectRawCharger, freePort, startRawCsms } from '../support/harness.js';
 import { readDockerfile } from './dockerfile.js';
 
 const INSTALL_TIMEOUT_MS = 240_000;
@@ -87,48 +86,11 @@ afterAll(() => {
 });
 afterEach(closeAll);
 
-interface Running {
-  readonly child: ChildProcess;
-  readonly lines: Array<Record<string, unknown>>;
-  readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  waitForLine(msg: string): Promise<Record<string, unknown>>;
-  stderr(): string;
-}
+type Running = RunningCli;
 
 /** Starts a command in the installed app folder; `group` makes it a process group, as a shell job is. */
 function start(command: string, args: string[], env: Record<string, string> = {}, group = false): Running {
-  const child = spawn(command, args, { cwd: app, env: userEnv(env), stdio: ['ignore', 'pipe', 'pipe'], detached: group });
-  onCleanup(() => {
-    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-    if (group) process.kill(-child.pid, 'SIGKILL');
-    else child.kill('SIGKILL');
-  });
-  const lines: Array<Record<string, unknown>> = [];
-  const waiters: Array<{ msg: string; resolve: (line: Record<string, unknown>) => void }> = [];
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  createInterface({ input: child.stdout }).on('line', (text) => {
-    let line: Record<string, unknown>;
-    try {
-      line = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      line = { msg: text };
-    }
-    lines.push(line);
-    for (const waiter of waiters.filter((w) => w.msg === line.msg)) waiter.resolve(line);
-  });
-  const exit = once(child, 'close').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
-  return {
-    child,
-    lines,
-    exit,
-    stderr: () => stderr,
-    waitForLine(msg) {
-      const found = lines.find((line) => line.msg === msg);
-      if (found !== undefined) return Promise.resolve(found);
-      return new Promise((resolve) => waiters.push({ msg, resolve }));
-    },
-  };
+  return runProcess(command, args, { cwd: app, env: userEnv(env), group });
 }
 
 function allFiles(dir: string): string[] {

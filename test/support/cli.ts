@@ -21,12 +21,25 @@ export interface RunningCli {
 
 /** Starts the CLI with only PATH and `env` in its environment; killed by closeAll() if still running. */
 export function runCli(args: string[], env: Record<string, string>): RunningCli {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return runProcess(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+}
+
+export interface RunProcessOptions {
+  /** The whole environment of the child. */
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  /** Starts it in a process group of its own, as a shell job is (killed as a group on cleanup). */
+  readonly group?: boolean;
+}
+
+/** Starts any command whose stdout carries the proxy's JSON log lines; killed by closeAll() if still running. */
+export function runProcess(command: string, args: string[], options: RunProcessOptions): RunningCli {
+  const group = options.group === true;
+  const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], detached: group });
   onCleanup(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+    if (group) process.kill(-child.pid, 'SIGKILL');
+    else child.kill('SIGKILL');
   });
   const lines: LogLine[] = [];
   const waiters: Array<{ msg: string; predicate: (line: LogLine) => boolean; resolve: (line: LogLine) => void }> = [];

@@ -1,0 +1,23 @@
+/** Every option's default, written out once: the config tests check the schema against this list. */
+export const EXPECTED_DEFAULTS = {
+  port: 9000,
+  primary_csms_append_charge_point_id: true,
+  primary_connect_timeout_ms: 10_000,
+  secondary_csms: [],
+  log_level: 'info',
+  log_max_message_length: 120,
+  data_dir: './data',
+  max_message_size_bytes: 4 * 1024 * 1024,
+  ping_interval_ms: 30_000,
+  ping_max_missed: 2,
+  shutdown_timeout_ms: 8000,
+  permessage_deflate: true,
+  secondary_connect_timeout_ms: 10_000,
+  secondary_reconnect_delay_ms: 10_000,
+  secondary_reconnect_max_delay_ms: 60_000,
+  secondary_ping_interval_ms: 30_000,
+  secondary_answer_timeout_ms: 30_000,
+  secondary_max_attempts: 3,
+  secondary_queue_limit: 10_000,
+  workers: 1,
+} as const;
