@@ -65,6 +65,8 @@ type ProxyState = (typeof ProxyState)[keyof typeof ProxyState];
 const STATUS_UPSTREAM_UNREACHABLE = 502;
 const STATUS_UPSTREAM_TIMEOUT = 504;
 const STATUS_SHUTTING_DOWN = 503;
+/** A charger refused after its 101 (no common sub-protocol) gets this long to answer the close frame. */
+const REFUSED_CLOSE_GRACE_MS = 5_000;
 
 /** Creates a proxy for `config`. Nothing is opened until `listen()`. */
 export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}): Proxy {
@@ -223,8 +225,11 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
         // OCPP-J: complete the handshake without Sec-WebSocket-Protocol, then close at once.
         sessionLog.warn({ offered: upgrade.subprotocols }, 'no common OCPP sub-protocol with the primary');
         wss.handleUpgrade(request, socket, chargerHead, (charger) => {
+          // Whatever the charger sends now (garbage included) must not become an unhandled 'error'.
+          charger.on('error', (error) => sessionLog.debug({ err: error }, 'charger error while being closed'));
           charger.resume(); // to read the charger's answer to the close frame
           charger.close(CloseCode.ProtocolError, 'no common OCPP sub-protocol');
+          setTimeout(() => charger.terminate(), REFUSED_CLOSE_GRACE_MS).unref();
         });
         return;
     }
@@ -240,7 +245,11 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
     sessionLog.info({ primary: primaryForLog, protocol: outcome.subprotocol }, 'primary connected');
     chosenSubprotocol.set(request, outcome.subprotocol);
     const mirrorStore = store;
+    // Without a verifyClient hook `ws` completes an upgrade synchronously, so by the
+    // time handleUpgrade returns the callback has run, or the upgrade was refused.
+    let upgraded = false;
     wss.handleUpgrade(request, socket, chargerHead, (charger: WebSocket) => {
+      upgraded = true;
       const session = new ChargerSession({
         identity: id.identity,
         subprotocol: outcome.subprotocol,
@@ -288,6 +297,13 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
         'session started',
       );
     });
+    if (!upgraded) {
+      // `ws` refused the upgrade itself (it answered the charger 400, e.g. for a malformed
+      // Sec-WebSocket-Extensions) and never called back: the primary link has no owner.
+      sessionLog.warn('charger upgrade refused by the WebSocket layer; primary connection closed');
+      primary.terminate();
+      if (claimed && sessions.get(id.identity) === undefined) coordinator.ended(id.identity);
+    }
   }
 
   function boundAddress(): AddressInfo | undefined {

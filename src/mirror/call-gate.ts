@@ -15,6 +15,10 @@ export type GateFailure = 'timeout' | 'charger-gone' | 'busy';
 
 /** Calls waiting for the gate, per session: a secondary that floods is refused, not queued forever. */
 export const MAX_WAITING_CALLS = 16;
+/** Proxy CALL ids remembered after their timeout, so a late answer is still recognised as ours. */
+const MAX_EXPIRED_IDS = 64;
+/** How long a timed-out proxy CALL's id is remembered. */
+const EXPIRED_ID_TTL_MS = 10 * 60_000;
 
 interface InFlight {
   readonly proxyId: string;
@@ -40,6 +44,12 @@ export class CallGate {
   /** The primary's outstanding CALL toward the charger, and when it was sent. */
   #primaryCall: { id: string; sentAt: number } | undefined;
   #primaryTimer: NodeJS.Timeout | undefined;
+  /**
+   * Timed-out proxy CALLs: id → when it expires. A charger may still answer after
+   * the timeout; that answer belongs to no one, and above all not to the primary
+   * (OCPP 2.0.1 Part 4 §6: answers to the proxy's own CALLs are never forwarded).
+   */
+  readonly #expired = new Map<string, number>();
   #closed = false;
 
   constructor(sendToCharger: (text: string) => boolean, answerTimeoutMs: number) {
@@ -66,6 +76,7 @@ export class CallGate {
       this.#pump();
       return true;
     }
+    if (this.#expired.size > 0 && this.#expired.delete(id)) return true;
     if (this.#primaryCall?.id === id) {
       this.#primaryCall = undefined;
       this.#pump();
@@ -133,8 +144,19 @@ export class CallGate {
     if (this.#inFlight?.proxyId !== proxyId) return;
     const { gated } = this.#inFlight;
     this.#inFlight = undefined;
+    this.#rememberExpired(proxyId);
     gated.fail('timeout');
     this.#pump();
+  }
+
+  #rememberExpired(proxyId: string): void {
+    const now = Date.now();
+    for (const [id, expiresAt] of this.#expired) {
+      // Oldest first (insertion order): stop at the first one still fresh, unless over the bound.
+      if (expiresAt > now && this.#expired.size < MAX_EXPIRED_IDS) break;
+      this.#expired.delete(id);
+    }
+    this.#expired.set(proxyId, now + EXPIRED_ID_TTL_MS);
   }
 }
 

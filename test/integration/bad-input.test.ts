@@ -23,7 +23,7 @@ async function stillServed({ charger, primary }: { charger: RawPeer; primary: Ra
 }
 
 /** Opens a raw TCP connection and completes a WebSocket upgrade by hand. */
-async function rawUpgrade(port: number, path: string): Promise<Socket> {
+async function rawUpgrade(port: number, path: string, expectProtocol = true): Promise<Socket> {
   const socket = tcpConnect(port, '127.0.0.1');
   onCleanup(() => socket.destroy());
   await once(socket, 'connect');
@@ -37,6 +37,7 @@ async function rawUpgrade(port: number, path: string): Promise<Socket> {
     head += chunk.toString('latin1');
   }
   expect(head.startsWith('HTTP/1.1 101')).toBe(true);
+  expect(/sec-websocket-protocol: ocpp1\.6/i.test(head)).toBe(expectProtocol);
   return socket;
 }
 
@@ -112,6 +113,40 @@ describe('bad input from a charger', () => {
     await stillServed(other);
     expect(proxy.stats()).toMatchObject({ chargers: 1, pendingHandshakes: 0 });
     expect(csms.requests).toHaveLength(1);
+  });
+});
+
+describe('regressions found in review', () => {
+  it('garbage from a charger refused for want of a common sub-protocol cannot crash the proxy', async () => {
+    const noProtocol = await startRawCsms({ handleProtocols: () => false });
+    const csms = await startRawCsms();
+    const { port, url } = await startProxy(noProtocol.url);
+    const other = await startProxy(csms.url);
+    const bystanderCharger = await connectRawCharger(other.url('/CP-OK'));
+    const socket = await rawUpgrade(port, '/CP-NOPROTO', false);
+    socket.write(Buffer.from([0x81, 0x82, 0, 0, 0, 0, 0xc3, 0x28])); // invalid UTF-8
+    await once(socket, 'close');
+    // The proxy process is still alive and serving: another upgrade on the same proxy answers.
+    expect((await fetch(url('/healthz').replace('ws:', 'http:'))).status).toBe(200);
+    bystanderCharger.socket.send('[2,"x","Heartbeat",{}]');
+    expect((await (await csms.nextPeer()).nextFrame()).data.toString()).toBe('[2,"x","Heartbeat",{}]');
+  });
+
+  it('an upgrade the WebSocket layer refuses (bad extension header) does not leave a primary connection behind', async () => {
+    const csms = await startRawCsms();
+    const { port, proxy } = await startProxy(csms.url);
+    const socket = tcpConnect(port, '127.0.0.1');
+    onCleanup(() => socket.destroy());
+    await once(socket, 'connect');
+    socket.write(
+      'GET /CP-EXT HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: ocpp1.6\r\n' +
+        'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=99\r\n\r\n',
+    );
+    const [answer] = (await once(socket, 'data')) as [Buffer];
+    expect(answer.toString('latin1')).toMatch(/^HTTP\/1\.1 400/);
+    await expect.poll(() => csms.wss.clients.size).toBe(0);
+    expect(proxy.stats()).toMatchObject({ chargers: 0, pendingHandshakes: 0 });
   });
 });
 

@@ -363,6 +363,24 @@ describe('the call gate', () => {
       .toEqual([4, 's-slow', 'GenericError', 'the charger did not answer within 300 ms']);
   });
 
+  it('a late answer to a timed-out command reaches neither the secondary again nor the primary', async () => {
+    const primary = await startRawCsms();
+    const secondary = await startRawCsms({ answer: ({ id }) => callResultFrame(id, {}) });
+    const { url } = await startProxy(primary.url, { secondary_csms: [{ url: secondary.url }], secondary_answer_timeout_ms: 200 });
+    const charger = await connectRawCharger(url('/CP-LATE'));
+    const primaryPeer = await primary.nextPeer();
+    const secondaryPeer = await secondary.nextPeer();
+    secondaryPeer.socket.send('[2,"s-late","TriggerMessage",{"requestedMessage":"Heartbeat"}]');
+    const gated = JSON.parse((await charger.nextFrame()).data.toString()) as [number, string];
+    await expect.poll(() => secondaryPeer.frames.some((frame) => frame.data.toString().startsWith('[4,"s-late"'))).toBe(true);
+    charger.socket.send(JSON.stringify([3, gated[1], { status: 'Accepted' }]));
+    // A barrier: the next charger frame reaches the primary only after the late answer was handled.
+    charger.socket.send('[2,"after-late","Heartbeat",{}]');
+    expect((await primaryPeer.nextFrame()).data.toString()).toBe('[2,"after-late","Heartbeat",{}]');
+    expect(primaryPeer.frames.map((frame) => frame.data.toString())).toEqual(['[2,"after-late","Heartbeat",{}]']);
+    expect(secondaryPeer.frames.filter((frame) => frame.data.toString().includes('"s-late"'))).toHaveLength(1);
+  });
+
   it('a command pending when the charger leaves gets a CALLERROR', async () => {
     const primary = await startRawCsms();
     const secondary = await startRawCsms();
