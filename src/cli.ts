@@ -61,8 +61,11 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   // Handlers go in before listening: a signal during start-up must also stop cleanly.
   const stopped = new Promise<number>((resolve) => {
     let stopping = false;
-    const stop = (signal: NodeJS.Signals): void => {
+    const stop = (signal: NodeJS.Signals | 'shutdown-request'): void => {
       if (stopping) {
+        // The cluster primary's shutdown request often follows the terminal's SIGINT to the
+        // whole process group: it is not a second signal, and must not cut the drain short.
+        if (signal === 'shutdown-request') return;
         log.warn({ signal }, 'second signal: exiting now');
         resolve(EXIT_FAILURE);
         return;
@@ -86,7 +89,7 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     // A worker is stopped by the cluster primary over IPC.
     if (inWorker) {
       process.on('message', (message: unknown) => {
-        if (isPrimaryMessage(message) && message.ocppSplitter === 'shutdown') stop('SIGTERM');
+        if (isPrimaryMessage(message) && message.ocppSplitter === 'shutdown') stop('shutdown-request');
       });
     }
   });

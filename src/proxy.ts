@@ -67,6 +67,8 @@ const STATUS_UPSTREAM_TIMEOUT = 504;
 const STATUS_SHUTTING_DOWN = 503;
 /** A charger refused after its 101 (no common sub-protocol) gets this long to answer the close frame. */
 const REFUSED_CLOSE_GRACE_MS = 5_000;
+/** Bytes a charger may send before its 101 beyond one maximal frame (frame headers, a second small frame). */
+const EARLY_BYTES_MARGIN = 64 * 1024;
 
 /** Creates a proxy for `config`. Nothing is opened until `listen()`. */
 export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}): Proxy {
@@ -174,7 +176,7 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
     // Decide before upgrading: the charger gets its 101 only once the primary has
     // accepted, with the primary's sub-protocol, so nothing it sends can be lost.
     const abort = new AbortController();
-    const watch = watchPendingUpgrade(socket, () => abort.abort());
+    const watch = watchPendingUpgrade(socket, config.max_message_size_bytes + EARLY_BYTES_MARGIN, () => abort.abort());
     pendingHandshakes.add(abort);
     const primaryUrl = buildUpstreamUrl(config.primary_csms_url, id.rawSegment, config.primary_csms_append_charge_point_id);
     const authorization = request.headers.authorization;
@@ -412,9 +414,16 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
  * both; bytes an eager charger sends before its 101 are kept and handed back as
  * part of the upgrade head, so even those are not lost.
  */
-function watchPendingUpgrade(socket: Duplex, onGone: () => void): { stop(head: Buffer): Buffer } {
+function watchPendingUpgrade(socket: Duplex, maxEarlyBytes: number, onGone: () => void): { stop(head: Buffer): Buffer } {
   const early: Buffer[] = [];
+  let earlyBytes = 0;
   const onData = (chunk: Buffer): void => {
+    earlyBytes += chunk.length;
+    if (earlyBytes > maxEarlyBytes) {
+      // More than one frame's worth before its 101: not a charger behaving as one. Bounded, then dropped.
+      socket.destroy();
+      return;
+    }
     early.push(chunk);
   };
   socket.on('data', onData);

@@ -40,6 +40,26 @@ const MAX_NAME_LENGTH = 64;
 const MAX_UTF8_BYTES_PER_UNIT = 3;
 
 /**
+ * CALLs whose payload can carry credentials, so their body never reaches a log line, even at debug:
+ * 1.6 AuthorizationKey / 2.0.1 BasicAuthPassword (ChangeConfiguration, SetVariables), network profiles with
+ * their passwords, certificates and their private material, and the upload/download locations of firmware,
+ * diagnostics and logs, which in practice embed user names, passwords and signed tokens.
+ */
+const SENSITIVE_ACTIONS: ReadonlySet<string> = new Set([
+  'ChangeConfiguration',
+  'SetVariables',
+  'SetNetworkProfile',
+  'CertificateSigned',
+  'InstallCertificate',
+  'UpdateFirmware',
+  'SignedUpdateFirmware',
+  'PublishFirmware',
+  'GetDiagnostics',
+  'GetLog',
+]);
+const REDACTED_BODY = '[body not logged: may carry credentials]';
+
+/**
  * Describes one frame for a debug log. `maxBodyLength` caps the body (and the raw text of an invalid frame) in
  * UTF-16 units, marking a cut with a trailing `…`; 0 (or anything not a positive number) means no cap.
  * Never throws, whatever the input.
@@ -57,6 +77,9 @@ export function describeFrame(data: Buffer | string, isBinary: boolean, maxBodyL
   // Only now pay for a full parse: to name what is wrong, or for a valid frame the scanner does not read
   // (a type written as `2.0`, say), whose raw text is then shown whole.
   const result = parseFrame(data);
+  if (result.ok && 'action' in result.frame && SENSITIVE_ACTIONS.has(result.frame.action)) {
+    return join(describeParsedHead(result.frame), REDACTED_BODY);
+  }
   const raw = excerpt(data, 0, data.length, limit);
   if (!result.ok) return join(`[INVALID] ${result.error.reason}`, raw);
   return join(describeParsedHead(result.frame), raw);
@@ -70,7 +93,7 @@ function describeScanned(data: Buffer | string, head: FrameHeadWithBody, limit: 
     case MessageType.Send:
       return join(
         `${label} ${cut(head.action ?? '', MAX_NAME_LENGTH, false)} (${head.id})`,
-        excerpt(data, head.bodyStart, bodyEnd, limit),
+        SENSITIVE_ACTIONS.has(head.action ?? '') ? REDACTED_BODY : excerpt(data, head.bodyStart, bodyEnd, limit),
       );
     case MessageType.CallResult:
       return join(`${label} (${head.id})`, excerpt(data, head.bodyStart, bodyEnd, limit));

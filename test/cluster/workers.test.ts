@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCli, type LogLine, type RunningCli } from '../support/cli.js';
+import { CLI, runProcess, type LogLine, type RunningCli } from '../support/cli.js';
 import {
   callResultFrame,
   closeAll,
@@ -25,11 +25,12 @@ interface Cluster extends RunningCli {
   readonly port: number;
 }
 
-async function startCluster(env: Record<string, string>, config: Record<string, unknown> = {}): Promise<Cluster> {
+async function startCluster(env: Record<string, string>, config: Record<string, unknown> = {}, group = false): Promise<Cluster> {
   const dir = temporaryDirectory();
   const configFile = join(dir, 'config.json');
   writeFileSync(configFile, JSON.stringify({ secondary_reconnect_delay_ms: 100, secondary_reconnect_max_delay_ms: 200, ...config }));
-  const cluster = runCli(['--config', configFile, '--workers', '2', '--host', '127.0.0.1'], { PORT: '0', DATA_DIR: join(dir, 'data'), ...env });
+  const args = [CLI, '--config', configFile, '--workers', '2', '--host', '127.0.0.1'];
+  const cluster = runProcess(process.execPath, args, { env: { PATH: process.env.PATH ?? '', PORT: '0', DATA_DIR: join(dir, 'data'), ...env }, group });
   const listening = await cluster.waitForLine('proxy listening');
   await cluster.waitForLine('all workers listening');
   return Object.assign(cluster, { port: Number(listening.port) });
@@ -59,6 +60,18 @@ describe('workers: 2', () => {
     cluster.child.kill('SIGTERM');
     expect((await cluster.exit).code).toBe(0);
     for (const charger of chargers) expect((await charger.closed).code).toBe(1001);
+  });
+
+  it('Ctrl-C in a terminal (SIGINT to the whole process group) drains every worker and exits 0', async () => {
+    const primary = await startRawCsms();
+    const cluster = await startCluster({ PRIMARY_CSMS_URL: primary.url }, {}, true);
+    const chargers = await Promise.all([1, 2].map((n) => connectRawCharger(`ws://127.0.0.1:${cluster.port}/CP-INT${n}`)));
+    await Promise.all([1, 2].map((n) => workerOfSession(cluster, `CP-INT${n}`, 1)));
+    process.kill(-(cluster.child.pid ?? 0), 'SIGINT');
+    expect((await cluster.exit).code).toBe(0);
+    for (const charger of chargers) expect((await charger.closed).code).toBe(1001);
+    expect(cluster.lines.filter((line) => line.msg === 'second signal: exiting now')).toEqual([]);
+    expect(cluster.lines.filter((line) => line.msg === 'proxy stopped')).toHaveLength(2);
   });
 
   it('a second connection with the same id on the other worker replaces the first', async () => {

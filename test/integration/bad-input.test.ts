@@ -150,6 +150,30 @@ describe('regressions found in review', () => {
   });
 });
 
+describe('bytes before the 101', () => {
+  it('a charger flooding the proxy before its 101 is dropped once it exceeds one frame’s worth', async () => {
+    const csms = await startRawCsms({ holdUpgrade: new Promise<void>(() => {}) });
+    const { port, proxy, logs } = await startProxy(csms.url, { max_message_size_bytes: 4096 });
+    const socket = tcpConnect(port, '127.0.0.1');
+    onCleanup(() => socket.destroy());
+    await once(socket, 'connect');
+    socket.write(
+      'GET /CP-FLOOD HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: ocpp1.6\r\n\r\n',
+    );
+    await expect.poll(() => proxy.stats().pendingHandshakes).toBe(1);
+    socket.on('error', () => {
+      // The proxy resets the connection while we are still writing.
+    });
+    // Not events.once: it would reject on the reset this test provokes.
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    for (let i = 0; i < 64 && !socket.destroyed; i += 1) socket.write(Buffer.alloc(16 * 1024, 0x41));
+    await closed;
+    await expect.poll(() => proxy.stats().pendingHandshakes).toBe(0);
+    await logs.waitFor('charger left before the primary answered');
+  });
+});
+
 describe('bad input from the primary', () => {
   it('garbage from the primary is forwarded to the charger, which judges it', async () => {
     const csms = await startRawCsms();

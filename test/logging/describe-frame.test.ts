@@ -136,3 +136,21 @@ describe('describeFrame never throws (property)', () => {
     );
   });
 });
+
+describe('credentials in frame bodies', () => {
+  it.each([
+    ['[2,"p1","ChangeConfiguration",{"key":"AuthorizationKey","value":"S3cretAuthKey0123456"}]', 'S3cretAuthKey0123456'],
+    ['[2,"p2","SetVariables",{"setVariableData":[{"attributeValue":"Basic-Pass-1234567","component":{"name":"SecurityCtrlr"},"variable":{"name":"BasicAuthPassword"}}]}]', 'Basic-Pass-1234567'],
+    ['[2,"p3","UpdateFirmware",{"location":"ftp://user:ftp-secret@fw.example.com/fw.bin","retrieveDate":"2026-01-01T00:00:00Z"}]', 'ftp-secret'],
+    ['[2,"p4","GetDiagnostics",{"location":"https://up.example.com/x?sig=signed-token-123"}]', 'signed-token-123'],
+    ['[2.0,"p5","SetNetworkProfile",{"configurationSlot":1,"connectionData":{"ocppCsmsUrl":"wss://x","basicAuthPassword":"np-secret-99"}}]', 'np-secret-99'],
+  ])('never shows the body of %s', (frame, secret) => {
+    const line = describeFrame(frame, false, 0);
+    expect(line).not.toContain(secret);
+    expect(line).toContain('[body not logged: may carry credentials]');
+  });
+
+  it('still shows bodies of harmless commands', () => {
+    expect(describeFrame('[2,"p6","GetConfiguration",{"key":["HeartbeatInterval"]}]', false, 0)).toContain('HeartbeatInterval');
+  });
+});
