@@ -98,19 +98,20 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
   let state: ProxyState = ProxyState.Idle;
   let closing: Promise<void> | undefined;
   const coordinator = options.coordinator;
-  coordinator?.onRelease((identity) => {
+  coordinator?.onRelease(async (identity) => {
     const session = sessions.get(identity);
-    if (session === undefined) return Promise.resolve();
+    if (session === undefined) return;
     taggedLogger(rootLog, identity).warn('charge point id connected to another worker: this connection is replaced');
-    // Closing stops the mirror at once; the flush puts its durable state on disk
-    // before the other worker loads it. The sockets finish closing on their own.
+    // Closing stops the mirror; once its links have let go (an in-flight answer
+    // recorded), the flush puts its durable state on disk before the other worker
+    // loads it. The charger and primary sockets finish closing on their own.
     session.close(CloseCode.GoingAway, 'replaced by a new connection');
+    await session.mirror?.handedOver();
     try {
       store?.flush();
     } catch (error) {
       log.error({ err: error }, 'could not write the store before handing a charger to another worker');
     }
-    return Promise.resolve();
   });
 
   const wss = new WebSocketServer({
@@ -285,7 +286,7 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
         sessionLog.warn('charge point id already connected: the older connection is replaced');
         replaced.close(CloseCode.GoingAway, 'replaced by a new connection');
       }
-      session.start();
+      session.start(replaced);
       void session.ended.then(() => {
         sessions.remove(session);
         if (sessions.get(id.identity) === undefined) coordinator?.ended(id.identity);

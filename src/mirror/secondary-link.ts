@@ -72,7 +72,13 @@ interface InFlight {
 interface QueuedEntry {
   readonly record: OutboxRecord;
   attempts: number;
+  /** False while only in memory: queued before the durable backlog could be loaded. */
+  persisted: boolean;
 }
+
+/** Retry delays for loading a backlog from a store that cannot be read (disk full, locked by a sibling). */
+const LOAD_RETRY_BASE_MS = 1_000;
+const LOAD_RETRY_MAX_MS = 30_000;
 
 /**
  * One charger's mirror to one secondary CSMS: a best-effort upstream link that
@@ -94,6 +100,14 @@ export class SecondaryLink {
   #inFlight: InFlight | undefined;
   #abortDial: AbortController | undefined;
   #reconnectTimer: NodeJS.Timeout | undefined;
+  /**
+   * Whether the durable backlog is in #queue. Until it is, new messages wait in
+   * memory without a store sequence number, and the link does not connect: a
+   * secondary must never see new messages before older ones.
+   */
+  #loaded = false;
+  #loadFailures = 0;
+  #loadTimer: NodeJS.Timeout | undefined;
   /** Failed attempts since the last successful connection: drives the backoff and how loudly to log. */
   #failures = 0;
   readonly #idTagOverride: string | undefined;
@@ -125,21 +139,49 @@ export class SecondaryLink {
     return this.#queue.length;
   }
 
-  /** Loads the durable backlog and starts connecting. */
-  start(): void {
+  /**
+   * Loads the durable backlog, then connects. `after` delays the load until a
+   * session this one replaces has let go of the same backlog (its in-flight
+   * answer recorded), so nothing answered there is sent again here.
+   */
+  start(after: Promise<void> = Promise.resolve()): void {
     if (this.#state !== LinkState.Idle) return;
-    for (const record of this.#o.store.loadOutbox(this.#o.chargerId, this.#o.secondaryKey)) {
-      this.#queue.push({ record, attempts: 0 });
+    void after.then(() => this.#contain('loading the backlog', () => this.#load()));
+  }
+
+  #load(): void {
+    if (this.#state !== LinkState.Idle || this.#loaded) return;
+    let records: OutboxRecord[];
+    try {
+      records = this.#o.store.loadOutbox(this.#o.chargerId, this.#o.secondaryKey);
+    } catch (error) {
+      const delayMs = backoffDelay(this.#loadFailures, LOAD_RETRY_BASE_MS, LOAD_RETRY_MAX_MS);
+      this.#loadFailures += 1;
+      this.#log.warn({ err: error, retry_in_ms: delayMs, waiting: this.#queue.length }, 'secondary backlog cannot be read from the store yet; messages wait in memory');
+      this.#loadTimer = setTimeout(() => this.#contain('loading the backlog', () => this.#load()), delayMs).unref();
+      return;
+    }
+    const waiting = this.#queue.splice(0);
+    for (const record of records) {
+      this.#queue.push({ record, attempts: 0, persisted: true });
       this.#nextSeq = record.seq + 1;
     }
-    if (this.#queue.length > 0) this.#log.info({ backlog: this.#queue.length }, 'secondary backlog loaded');
+    // What arrived meanwhile goes after the backlog, now with its place in the store.
+    for (const entry of waiting) this.#persist({ ...entry.record, seq: this.#nextSeq++ }, entry.attempts);
+    while (this.#queue.length > this.#o.timing.queueLimit) this.#dropOne();
+    this.#loaded = true;
+    if (records.length > 0) this.#log.info({ backlog: records.length }, 'secondary backlog loaded');
     this.#connectContained();
+  }
+
+  #persist(record: OutboxRecord, attempts: number): void {
+    this.#queue.push({ record, attempts, persisted: true });
+    this.#o.store.appendOutbox(this.#o.chargerId, this.#o.secondaryKey, record);
   }
 
   /** Adds a charger CALL to the outbox (durably) and sends it when its turn comes. */
   enqueue(call: MirroredCall): void {
     if (this.#state === LinkState.Closed) return;
-    const { store, chargerId, secondaryKey } = this.#o;
     if (call.role === 'start') {
       // Before the message can be sent; a store that cannot be read (disk full)
       // costs the remote-start binding, never the message itself.
@@ -147,7 +189,7 @@ export class SecondaryLink {
     }
     if (this.#queue.length >= this.#o.timing.queueLimit) this.#dropOne();
     const record: OutboxRecord = {
-      seq: this.#nextSeq,
+      seq: this.#loaded ? this.#nextSeq++ : 0,
       frame: call.frame,
       action: call.action,
       priority: call.priority,
@@ -155,9 +197,8 @@ export class SecondaryLink {
       txRef: call.txRef,
       enqueuedAt: Date.now(),
     };
-    this.#nextSeq += 1;
-    this.#queue.push({ record, attempts: 0 });
-    store.appendOutbox(chargerId, secondaryKey, record);
+    if (this.#loaded) this.#persist(record, 0);
+    else this.#queue.push({ record, attempts: 0, persisted: false });
     this.#pump();
   }
 
@@ -166,10 +207,32 @@ export class SecondaryLink {
     if (this.#state === LinkState.Closed) return;
     this.#state = LinkState.Closed;
     clearTimeout(this.#reconnectTimer);
+    clearTimeout(this.#loadTimer);
     this.#abortDial?.abort();
+    // The in-flight CALL stays recorded until the socket is gone: an answer that
+    // crosses our close frame still marks it delivered, so it is not sent again.
     if (this.#inFlight !== undefined) clearTimeout(this.#inFlight.timer);
-    this.#inFlight = undefined;
+    if (this.#leg === undefined) this.#inFlight = undefined;
     this.#leg?.close(CloseCode.GoingAway, 'charger disconnected');
+    if (!this.#loaded) this.#saveWaiting();
+  }
+
+  /**
+   * The session ends before the backlog could be loaded: one last try to put the
+   * messages that waited in memory into the store; what still cannot be stored
+   * is lost for this secondary, and said so.
+   */
+  #saveWaiting(): void {
+    if (this.#queue.length === 0) return;
+    const waiting = this.#queue.splice(0);
+    try {
+      const stored = this.#o.store.loadOutbox(this.#o.chargerId, this.#o.secondaryKey);
+      let seq = (stored.at(-1)?.seq ?? 0) + 1;
+      for (const entry of waiting) this.#o.store.appendOutbox(this.#o.chargerId, this.#o.secondaryKey, { ...entry.record, seq: seq++ });
+    } catch (error) {
+      this.#o.counters.mirrorDropped += waiting.length;
+      this.#log.error({ err: error, lost: waiting.length }, 'secondary messages could not be stored before the charger left: lost for this secondary');
+    }
   }
 
   /** Drops the socket at once (shutdown deadline); the link is closed afterwards. */
@@ -486,7 +549,7 @@ export class SecondaryLink {
     if (index === -1) index = first;
     const [dropped] = this.#queue.splice(index, 1);
     if (dropped === undefined) return;
-    this.#o.store.deleteOutbox(this.#o.chargerId, this.#o.secondaryKey, dropped.record.seq);
+    if (dropped.persisted) this.#o.store.deleteOutbox(this.#o.chargerId, this.#o.secondaryKey, dropped.record.seq);
     this.#o.counters.mirrorDropped += 1;
     this.#log.warn(
       { action: dropped.record.action, priority: dropped.record.priority, limit: this.#o.timing.queueLimit },

@@ -35,6 +35,14 @@ export interface SessionMirrorOptions {
   readonly sendToCharger: (text: string) => boolean;
 }
 
+/**
+ * How long a new session waits for the session it replaces to let go of the
+ * secondaries (its sockets closed, an in-flight answer recorded) before loading
+ * the same backlogs: long enough for a close handshake, short enough that a
+ * secondary ignoring our close frame cannot stall the mirror.
+ */
+export const HANDOVER_MAX_WAIT_MS = 2_000;
+
 /** Primary StartTransaction answers still awaited: a bound, since a primary may never answer. */
 const MAX_PENDING_STARTS = 64;
 
@@ -80,8 +88,19 @@ export class SessionMirror {
     return this.#links;
   }
 
-  start(): void {
-    for (const link of this.#links) contain(this.#o.log, this.#o.counters, 'starting a secondary link', () => link.start(), undefined);
+  /** Starts every link; after `previous` (the mirror of a replaced session) has let go, if given. */
+  start(previous?: SessionMirror): void {
+    const after = previous === undefined ? Promise.resolve() : previous.handedOver();
+    for (const link of this.#links) contain(this.#o.log, this.#o.counters, 'starting a secondary link', () => link.start(after), undefined);
+  }
+
+  /** Settles when this (closing) mirror's links are closed, or after HANDOVER_MAX_WAIT_MS at most. */
+  handedOver(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, HANDOVER_MAX_WAIT_MS).unref();
+    });
+    return Promise.race([this.closed, deadline]).finally(() => clearTimeout(timer));
   }
 
   /**

@@ -70,11 +70,11 @@ export class ChargerSession {
 
   /**
    * Starts the traffic. Separate from the constructor so that a session this one
-   * replaces is closed first and its durable state is settled before this one
-   * loads it.
+   * replaces (`previous`) is closed first and has let go of its mirror's durable
+   * state before this one loads it.
    */
-  start(): void {
-    this.#mirror?.start();
+  start(previous?: ChargerSession): void {
+    this.#mirror?.start(previous?.mirror);
     // Both sockets were paused until now, so no frame could arrive unheard.
     this.#charger.resume();
     this.#primary.resume();
