@@ -55,6 +55,17 @@ const REMOTE_START_ACTION: Readonly<Record<OcppVersion, string>> = {
  * - 2.1 CustomTrigger: vendor-defined, so its effect cannot be known to be read-only.
  * Anything not listed, including values a later version adds, is refused.
  */
+const TRIGGERABLE_2X: ReadonlySet<string> = new Set([
+  'BootNotification',
+  'LogStatusNotification',
+  'FirmwareStatusNotification',
+  'Heartbeat',
+  'MeterValues',
+  'StatusNotification',
+  'TransactionEvent',
+  'PublishFirmwareStatusNotification',
+]);
+
 const TRIGGERABLE_MESSAGES: Readonly<Record<OcppVersion, ReadonlySet<string>>> = {
   // 1.6 §7 MessageTrigger: every value is a status report.
   '1.6': new Set([
@@ -65,26 +76,9 @@ const TRIGGERABLE_MESSAGES: Readonly<Record<OcppVersion, ReadonlySet<string>>> =
     'MeterValues',
     'StatusNotification',
   ]),
-  '2.0.1': new Set([
-    'BootNotification',
-    'LogStatusNotification',
-    'FirmwareStatusNotification',
-    'Heartbeat',
-    'MeterValues',
-    'StatusNotification',
-    'TransactionEvent',
-    'PublishFirmwareStatusNotification',
-  ]),
-  '2.1': new Set([
-    'BootNotification',
-    'LogStatusNotification',
-    'FirmwareStatusNotification',
-    'Heartbeat',
-    'MeterValues',
-    'StatusNotification',
-    'TransactionEvent',
-    'PublishFirmwareStatusNotification',
-  ]),
+  '2.0.1': TRIGGERABLE_2X,
+  // 2.1 adds only values left out above (CustomTrigger); the read-only ones are those of 2.0.1.
+  '2.1': TRIGGERABLE_2X,
 };
 
 /** OCPP 2.0.1 IdTokenEnumType. 2.1 replaced the enum with a free string of at most 20 characters. */
