@@ -11,20 +11,6 @@ export const ErrorCode = {
   ConfigFileUnreadable: 'OCPP_SPLITTER_ERR_CONFIG_FILE_UNREADABLE',
   /** Unknown or malformed command-line arguments. */
   CliUsage: 'OCPP_SPLITTER_ERR_CLI_USAGE',
-  /** The charger's upgrade request is not a valid WebSocket / OCPP-J handshake. */
-  BadUpgrade: 'OCPP_SPLITTER_ERR_BAD_UPGRADE',
-  /** The charge point identity in the URL is missing or not allowed by OCPP. */
-  InvalidIdentity: 'OCPP_SPLITTER_ERR_INVALID_IDENTITY',
-  /** An upstream CSMS answered the handshake with an HTTP status other than 101. */
-  UpstreamRefused: 'OCPP_SPLITTER_ERR_UPSTREAM_REFUSED',
-  /** An upstream CSMS could not be reached (DNS, TCP, TLS). */
-  UpstreamUnreachable: 'OCPP_SPLITTER_ERR_UPSTREAM_UNREACHABLE',
-  /** An upstream CSMS did not complete the handshake in time. */
-  UpstreamTimeout: 'OCPP_SPLITTER_ERR_UPSTREAM_TIMEOUT',
-  /** Charger and upstream CSMS share no OCPP sub-protocol. */
-  NoCommonSubprotocol: 'OCPP_SPLITTER_ERR_NO_COMMON_SUBPROTOCOL',
-  /** The handshake was abandoned because the charger went away or the proxy closed. */
-  HandshakeAborted: 'OCPP_SPLITTER_ERR_HANDSHAKE_ABORTED',
   /** The proxy is shutting down or not listening. */
   ProxyClosed: 'OCPP_SPLITTER_ERR_PROXY_CLOSED',
   /** The durable store cannot be opened (missing permissions, corrupt file, wrong schema version). */
@@ -59,8 +45,4 @@ export class StoreError extends OcppSplitterError {
     super(code, message, options);
     this.name = 'StoreError';
   }
-}
-
-export function isOcppSplitterError(error: unknown): error is OcppSplitterError {
-  return error instanceof OcppSplitterError;
 }

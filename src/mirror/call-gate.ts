@@ -111,10 +111,6 @@ export class CallGate {
     for (const gated of this.#waiting.splice(0)) gated.fail('charger-gone');
   }
 
-  get pending(): number {
-    return this.#waiting.length + (this.#inFlight === undefined ? 0 : 1);
-  }
-
   #pump(): void {
     if (this.#closed || this.#inFlight !== undefined || this.#waiting.length === 0) return;
     if (this.#primaryCall !== undefined) {

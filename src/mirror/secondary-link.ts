@@ -11,7 +11,7 @@ import { MessageType, parseFrame, serializeFrame, type CallFrame, type Frame } f
 import { scanFrameHead } from '../ocpp/scan.js';
 import { rewriteForSecondary, type RewriteContext } from '../routing/rewrite.js';
 import { decideSecondaryCall } from '../routing/secondary-calls.js';
-import { primaryTransactionIdFromStartResult } from '../routing/transactions.js';
+import { primaryTransactionIdFromStartResult, REWRITE_RELEVANT_ACTIONS } from '../routing/transactions.js';
 import type { MirrorStore, OutboxRecord } from '../store/store.js';
 import { redactUrl } from '../util/redact-url.js';
 import type { CallGate, GateFailure } from './call-gate.js';
@@ -51,6 +51,8 @@ export interface SecondaryLinkOptions {
 /** What the coordinator hands a link for each charger CALL (shared by all links). */
 export interface MirroredCall {
   readonly frame: string;
+  /** The charger's message id, as scanned once for all links. */
+  readonly id: string;
   readonly action: string;
   readonly priority: OutboxRecord['priority'];
   /** 'start' messages may bind a pending remote-start idTag. */
@@ -71,6 +73,8 @@ interface InFlight {
 
 interface QueuedEntry {
   readonly record: OutboxRecord;
+  /** The CALL's message id; undefined for a stored record that is no longer readable as a CALL. */
+  readonly id: string | undefined;
   attempts: number;
   /** False while only in memory: queued before the durable backlog could be loaded. */
   persisted: boolean;
@@ -130,15 +134,6 @@ export class SecondaryLink {
     this.#idTagOverride = mapping?.id_tag;
   }
 
-  get state(): LinkState {
-    return this.#state;
-  }
-
-  /** Messages waiting (including the one in flight). */
-  get backlog(): number {
-    return this.#queue.length;
-  }
-
   /**
    * Loads the durable backlog, then connects. `after` delays the load until a
    * session this one replaces has let go of the same backlog (its in-flight
@@ -151,9 +146,9 @@ export class SecondaryLink {
 
   #load(): void {
     if (this.#state !== LinkState.Idle || this.#loaded) return;
-    let records: OutboxRecord[];
+    let loaded: number;
     try {
-      records = this.#o.store.loadOutbox(this.#o.chargerId, this.#o.secondaryKey);
+      loaded = this.#mergeBacklog();
     } catch (error) {
       const delayMs = backoffDelay(this.#loadFailures, LOAD_RETRY_BASE_MS, LOAD_RETRY_MAX_MS);
       this.#loadFailures += 1;
@@ -161,21 +156,31 @@ export class SecondaryLink {
       this.#loadTimer = setTimeout(() => this.#contain('loading the backlog', () => this.#load()), delayMs).unref();
       return;
     }
-    const waiting = this.#queue.splice(0);
-    for (const record of records) {
-      this.#queue.push({ record, attempts: 0, persisted: true });
-      this.#nextSeq = record.seq + 1;
-    }
-    // What arrived meanwhile goes after the backlog, now with its place in the store.
-    for (const entry of waiting) this.#persist({ ...entry.record, seq: this.#nextSeq++ }, entry.attempts);
-    while (this.#queue.length > this.#o.timing.queueLimit) this.#dropOne();
-    this.#loaded = true;
-    if (records.length > 0) this.#log.info({ backlog: records.length }, 'secondary backlog loaded');
+    if (loaded > 0) this.#log.info({ backlog: loaded }, 'secondary backlog loaded');
     this.#connectContained();
   }
 
-  #persist(record: OutboxRecord, attempts: number): void {
-    this.#queue.push({ record, attempts, persisted: true });
+  /**
+   * Puts the durable backlog in front of what waited in memory, which then gets
+   * its place in the store. Returns how many records were loaded; throws, with
+   * nothing changed, when the store cannot be read.
+   */
+  #mergeBacklog(): number {
+    const records = this.#o.store.loadOutbox(this.#o.chargerId, this.#o.secondaryKey);
+    const waiting = this.#queue.splice(0);
+    for (const record of records) {
+      const head = scanFrameHead(record.frame);
+      this.#queue.push({ record, id: head?.type === MessageType.Call ? head.id : undefined, attempts: 0, persisted: true });
+      this.#nextSeq = record.seq + 1;
+    }
+    for (const entry of waiting) this.#persist({ ...entry.record, seq: this.#nextSeq++ }, entry.id, entry.attempts);
+    while (this.#queue.length > this.#o.timing.queueLimit) this.#dropOne();
+    this.#loaded = true;
+    return records.length;
+  }
+
+  #persist(record: OutboxRecord, id: string | undefined, attempts: number): void {
+    this.#queue.push({ record, id, attempts, persisted: true });
     this.#o.store.appendOutbox(this.#o.chargerId, this.#o.secondaryKey, record);
   }
 
@@ -197,8 +202,8 @@ export class SecondaryLink {
       txRef: call.txRef,
       enqueuedAt: Date.now(),
     };
-    if (this.#loaded) this.#persist(record, 0);
-    else this.#queue.push({ record, attempts: 0, persisted: false });
+    if (this.#loaded) this.#persist(record, call.id, 0);
+    else this.#queue.push({ record, id: call.id, attempts: 0, persisted: false });
     this.#pump();
   }
 
@@ -214,24 +219,16 @@ export class SecondaryLink {
     if (this.#inFlight !== undefined) clearTimeout(this.#inFlight.timer);
     if (this.#leg === undefined) this.#inFlight = undefined;
     this.#leg?.close(CloseCode.GoingAway, 'charger disconnected');
-    if (!this.#loaded) this.#saveWaiting();
-  }
-
-  /**
-   * The session ends before the backlog could be loaded: one last try to put the
-   * messages that waited in memory into the store; what still cannot be stored
-   * is lost for this secondary, and said so.
-   */
-  #saveWaiting(): void {
-    if (this.#queue.length === 0) return;
-    const waiting = this.#queue.splice(0);
-    try {
-      const stored = this.#o.store.loadOutbox(this.#o.chargerId, this.#o.secondaryKey);
-      let seq = (stored.at(-1)?.seq ?? 0) + 1;
-      for (const entry of waiting) this.#o.store.appendOutbox(this.#o.chargerId, this.#o.secondaryKey, { ...entry.record, seq: seq++ });
-    } catch (error) {
-      this.#o.counters.mirrorDropped += waiting.length;
-      this.#log.error({ err: error, lost: waiting.length }, 'secondary messages could not be stored before the charger left: lost for this secondary');
+    if (!this.#loaded && this.#queue.length > 0) {
+      // The session ends before the backlog could be loaded: one last try to give
+      // what waited in memory its place in the store; what cannot be stored is lost
+      // for this secondary, and said so.
+      try {
+        this.#mergeBacklog();
+      } catch (error) {
+        this.#o.counters.mirrorDropped += this.#queue.length;
+        this.#log.error({ err: error, lost: this.#queue.length }, 'secondary messages could not be stored before the charger left: lost for this secondary');
+      }
     }
   }
 
@@ -357,15 +354,14 @@ export class SecondaryLink {
       this.#pump();
       return;
     }
-    entry.attempts += 1;
-    const prepared = this.#prepare(entry.record);
-    if (prepared === undefined) {
+    if (entry.id === undefined) {
       // Unreadable as a CALL (it was stored as one): nothing a secondary could do with it.
       this.#finish(entry, 'skipped');
       this.#pump();
       return;
     }
-    this.#send(prepared.text, prepared.id, entry);
+    entry.attempts += 1;
+    this.#send(this.#prepare(entry.record), entry.id, entry);
   }
 
   #send(text: string, id: string, entry: QueuedEntry | undefined): void {
@@ -375,20 +371,19 @@ export class SecondaryLink {
   }
 
   /** The frame for this secondary: the original bytes, or a rewrite when a rule applies. */
-  #prepare(record: OutboxRecord): { text: string; id: string } | undefined {
-    const head = scanFrameHead(record.frame);
-    if (head === undefined || head.type !== MessageType.Call) return undefined;
+  #prepare(record: OutboxRecord): string {
     const context = this.#rewriteContext(record);
-    if (context === undefined) return { text: record.frame, id: head.id };
+    if (context === undefined) return record.frame;
     const parsed = parseFrame(record.frame);
-    if (!parsed.ok || parsed.frame.type !== MessageType.Call) return { text: record.frame, id: head.id };
+    if (!parsed.ok || parsed.frame.type !== MessageType.Call) return record.frame;
     const rewritten = rewriteForSecondary(this.#o.version, parsed.frame, context);
-    if (!rewritten.changed) return { text: record.frame, id: head.id };
-    return { text: serializeFrame({ ...parsed.frame, payload: rewritten.payload }), id: head.id };
+    return rewritten.changed ? serializeFrame({ ...parsed.frame, payload: rewritten.payload }) : record.frame;
   }
 
   /** What this secondary needs changed in `record`, or undefined when the original bytes go as they are. */
   #rewriteContext(record: OutboxRecord): RewriteContext | undefined {
+    // Most traffic (Heartbeat, StatusNotification, …) carries nothing a rule rewrites.
+    if (!REWRITE_RELEVANT_ACTIONS.has(record.action)) return undefined;
     const ref = record.startRef ?? record.txRef;
     // Only 1.6 updates (MeterValues) need the link, for the secondary's transactionId.
     const needsLink = ref !== null && (record.priority === 'transaction' || this.#o.version === '1.6');

@@ -84,10 +84,6 @@ export class SessionMirror {
     );
   }
 
-  get links(): readonly SecondaryLink[] {
-    return this.#links;
-  }
-
   /** Starts every link; after `previous` (the mirror of a replaced session) has let go, if given. */
   start(previous?: SessionMirror): void {
     const after = previous === undefined ? Promise.resolve() : previous.handedOver();
@@ -189,7 +185,7 @@ export class SessionMirror {
     } else if (info.role === 'stop' || info.role === 'update') {
       txRef = info.txId;
     }
-    const call = { frame, action, priority: info.priority, role: info.role, startRef, txRef };
+    const call = { frame, id: head.id, action, priority: info.priority, role: info.role, startRef, txRef };
     // One link failing (its store writes, say) must not cost the others their copy.
     for (const link of this.#links) contain(this.#o.log, this.#o.counters, 'queueing a mirrored call', () => link.enqueue(call), undefined);
   }

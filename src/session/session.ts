@@ -80,10 +80,6 @@ export class ChargerSession {
     this.#primary.resume();
   }
 
-  get state(): SessionState {
-    return this.#state;
-  }
-
   /** Settles once both sockets are closed and every listener is gone. */
   get ended(): Promise<void> {
     return this.#ended;
