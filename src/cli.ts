@@ -61,11 +61,15 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   // Handlers go in before listening: a signal during start-up must also stop cleanly.
   const stopped = new Promise<number>((resolve) => {
     let stopping = false;
+    /** Real signals received; the cluster primary's shutdown request is not one. */
+    let signals = 0;
     const stop = (signal: NodeJS.Signals | 'shutdown-request'): void => {
+      if (signal !== 'shutdown-request') signals += 1;
       if (stopping) {
-        // The cluster primary's shutdown request often follows the terminal's SIGINT to the
-        // whole process group: it is not a second signal, and must not cut the drain short.
-        if (signal === 'shutdown-request') return;
+        // A terminal's Ctrl-C reaches the whole process group, so a worker gets both the
+        // SIGINT and the primary's shutdown request, in either order: only a second real
+        // signal cuts the drain short.
+        if (signals < 2) return;
         log.warn({ signal }, 'second signal: exiting now');
         resolve(EXIT_FAILURE);
         return;
