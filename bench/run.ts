@@ -2,11 +2,13 @@
  * `npm run bench`: ocpp-splitter against a direct charger → CSMS connection, in
  * the same run, so the ratios hold on a noisy machine.
  *
- *   npm run bench                 full run (≈ 2 min): 1, 50, 1,000 chargers × direct / proxy / proxy + 2 secondaries,
- *                                 then the connection-scale run
+ *   npm run bench                 full run (≈ 4 min): 1, 50, 1,000 chargers × direct / proxy / proxy + 2 secondaries /
+ *                                 proxy + 2 secondaries with the in-memory store, then the workers run, the
+ *                                 locked-store scenario and the connection-scale run
  *   npm run bench -- --smoke      seconds; checks the benchmark still works (part of the test suite)
  *   npm run bench -- --json FILE  also write the results there (default bench/results/latest.json)
  *   npm run bench -- --scale N --workers W   the scale run with N chargers on W worker processes
+ *   npm run bench -- --scenario locked-store  only the locked-store scenario
  *
  * Topology: three processes — the load generator, the CSMSs (primary and
  * secondaries, one process) and the proxy — on two cores, in two layouts
@@ -17,16 +19,36 @@
  *   own-core  generator and CSMSs on core 0; the proxy alone on core 1, as when it
  *             is deployed on a machine of its own. Throughput compares fairly; a
  *             direct round trip never leaves core 0, so latency favours direct.
- * Proxy CPU is sampled exactly over the measured window.
+ *
+ * Columns: calls/s and p50/p99 round trip as the chargers see them; the proxy's
+ * RSS before any charger and per connected charger (after a full GC); and
+ * CPU µs/call = (user + system CPU time of the proxy process from the start to
+ * the end of the measured window, from its own `process.cpuUsage()` over IPC)
+ * ÷ (CALLs answered to the chargers in that window) — all the proxy's work per
+ * forwarded call, the mirrored copies and their store writes included. (Earlier
+ * results gave "CPU ms per 1,000 frames": half of µs/call.) The workers run sums
+ * CPU over the CLI's process tree from /proc, at the kernel's 10 ms tick.
+ *
+ * "proxy+2sec in-memory" is proxy+2sec with the in-memory mirror store instead of
+ * the SQLite file: what durability costs, measured in the same run. Targets per
+ * layout and size: CPU/call with 2 secondaries ≤ 1.8× without, and the durable
+ * store's CPU/call ≤ the in-memory store's.
+ *
+ * Locked store (bench/lib/locked-store.ts): 10 chargers, one CALL each per 20 ms,
+ * 2 durable secondaries; after a warm-up another process holds `BEGIN IMMEDIATE`
+ * on the proxy's SQLite file for 3 s. PASS/FAIL: charger ↔ primary p99 during the
+ * lock < 50 ms; every CALL reaches each secondary, in order, within 30 s.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { connectFleet, type LoadResult } from './lib/chargers.js';
-import type { ProxyReport, ProxyRequest } from './lib/proxy-process.js';
+import { connectFleet, type Fleet, type LoadResult } from './lib/chargers.js';
+import { describeLockedStore, runLockedStore, type LockedStorePlan, type LockedStoreResult } from './lib/locked-store.js';
+import { startCliProxy, startCsmsProcess, startProxyProcess, waitFor, type ProxyProcess } from './lib/processes.js';
+
+const SCENARIOS = ['all', 'locked-store'] as const;
 
 const { values: flags } = parseArgs({
   options: {
@@ -39,25 +61,31 @@ const { values: flags } = parseArgs({
     sizes: { type: 'string' },
     /** `shared`, `own-core` or `both` (see the header). */
     layout: { type: 'string', default: 'both' },
+    /** `all` (default) or `locked-store` (that scenario alone). */
+    scenario: { type: 'string', default: 'all' },
     /** Writes a V8 CPU profile of each proxy process into this directory. */
     profile: { type: 'string' },
   },
 });
+const selection = SCENARIOS.find((name) => name === flags.scenario);
+if (selection === undefined) throw new Error(`--scenario: expected one of ${SCENARIOS.join(', ')}, got ${String(flags.scenario)}`);
 
 const HERE = new URL('.', import.meta.url);
-const PROXY_SCRIPT = new URL('lib/proxy-process.js', HERE).pathname;
-const CLI_SCRIPT = new URL('../src/cli.js', HERE).pathname;
-const CSMS_SCRIPT = new URL('lib/csms-process.js', HERE).pathname;
 const canPin = hasTaskset() && availableParallelism() >= 2;
 if (canPin) execFileSync('taskset', ['-cp', '0', String(process.pid)], { stdio: 'ignore' });
+/** The proxy's core in both layouts (see the header). */
+const PROXY_CORE = canPin ? '1' : undefined;
 
 type Mode = 'direct' | 'proxy';
 type Layout = 'shared' | 'own-core';
+type MirrorStoreKind = 'sqlite' | 'memory';
 interface Scenario {
   readonly layout: Layout;
   readonly mode: Mode;
   readonly chargers: number;
   readonly secondaries: number;
+  /** Which mirror store the proxy uses; only with secondaries. */
+  readonly store?: MirrorStoreKind;
 }
 interface Result extends Scenario {
   readonly name: string;
@@ -66,32 +94,41 @@ interface Result extends Scenario {
   readonly p99Ms: number;
   readonly proxyRssIdleMiB?: number;
   readonly proxyKiBPerCharger?: number;
-  readonly proxyCpuMsPer1000Frames?: number;
+  /** Proxy CPU (user + system) over the measured window ÷ calls answered in it. */
+  readonly proxyCpuMicrosPerCall?: number;
 }
 
 const smoke = flags.smoke === true;
 const sizes = flags.sizes !== undefined ? flags.sizes.split(',').map(Number) : smoke ? [1, 5] : [1, 50, 1000];
 const durationMs = (chargers: number): number => (smoke ? 400 : chargers === 1 ? 3000 : 5000);
 const warmupMs = smoke ? 150 : 1000;
+const lockedStorePlan: LockedStorePlan = smoke
+  ? { chargers: 3, secondaries: 2, intervalMs: 20, warmupMs: 150, beforeMs: 150, holdMs: 300, afterMs: 300, deliveryTimeoutMs: 30_000 }
+  : { chargers: 10, secondaries: 2, intervalMs: 20, warmupMs: 1000, beforeMs: 1000, holdMs: 3000, afterMs: 2000, deliveryTimeoutMs: 30_000 };
 
 const layouts: Layout[] = flags.layout === 'both' ? ['shared', 'own-core'] : [flags.layout === 'own-core' ? 'own-core' : 'shared'];
+const throughputRuns = selection === 'all';
 const results: Result[] = [];
-for (const layout of layouts) for (const chargers of sizes) {
-  for (const scenario of [
-    { layout, mode: 'direct', chargers, secondaries: 0 },
-    { layout, mode: 'proxy', chargers, secondaries: 0 },
-    { layout, mode: 'proxy', chargers, secondaries: 2 },
-  ] satisfies Scenario[]) {
-    const result = await runScenario(scenario);
-    results.push(result);
-    process.stderr.write(`  ${result.name}: ${Math.round(result.callsPerSecond)} calls/s, p50 ${result.p50Ms.toFixed(3)} ms\n`);
+if (throughputRuns) {
+  for (const layout of layouts) for (const chargers of sizes) {
+    for (const scenario of [
+      { layout, mode: 'direct', chargers, secondaries: 0 },
+      { layout, mode: 'proxy', chargers, secondaries: 0 },
+      { layout, mode: 'proxy', chargers, secondaries: 2, store: 'sqlite' },
+      { layout, mode: 'proxy', chargers, secondaries: 2, store: 'memory' },
+    ] satisfies Scenario[]) {
+      const result = await runScenario(scenario);
+      results.push(result);
+      const cpu = result.proxyCpuMicrosPerCall === undefined ? '' : `, ${result.proxyCpuMicrosPerCall.toFixed(1)} µs CPU/call`;
+      process.stderr.write(`  ${result.name}: ${Math.round(result.callsPerSecond)} calls/s, p50 ${result.p50Ms.toFixed(3)} ms${cpu}\n`);
+    }
   }
 }
 
 // Scaling over processes: the same 50 chargers through 1 and 2 workers, the proxy
 // free to use both cores (generator on core 0, CSMS on core 1, as in `shared`).
 const workerRuns: WorkerResult[] = [];
-if (flags.sizes === undefined) {
+if (throughputRuns && flags.sizes === undefined) {
   for (const workers of [1, 2]) {
     const chargers = smoke ? 5 : 50;
     const result = await runWorkersScenario(chargers, workers);
@@ -100,17 +137,25 @@ if (flags.sizes === undefined) {
   }
 }
 
-const scaleChargers = flags.scale !== undefined ? Number(flags.scale) : smoke || flags['no-scale'] === true ? 0 : 4900;
+let lockedStore: LockedStoreResult | undefined;
+if (selection === 'locked-store' || flags.sizes === undefined) {
+  process.stderr.write(`  locked store: ${lockedStorePlan.chargers} chargers, lock held ${lockedStorePlan.holdMs} ms…\n`);
+  // As in own-core: the proxy alone on core 1; CSMSs and the locker beside the generator.
+  lockedStore = await runLockedStore(lockedStorePlan, canPin ? { proxy: PROXY_CORE, csms: '0', locker: '0' } : {});
+}
+
+const scaleChargers = flags.scale !== undefined ? Number(flags.scale) : smoke || flags['no-scale'] === true || !throughputRuns ? 0 : 4900;
 const scale = scaleChargers > 0 ? await runScale(scaleChargers, Number(flags.workers ?? 1)) : undefined;
 
-printTable(results);
+if (results.length > 0) printTable(results);
 if (workerRuns.length > 0) {
-  process.stdout.write('workers (proxy on both cores, via the CLI):\n');
+  process.stdout.write('workers (proxy on both cores, via the CLI; CPU summed over its processes):\n');
   for (const run of workerRuns) {
-    process.stdout.write(`  ${run.workers} worker(s), ${run.chargers} chargers: ${Math.round(run.callsPerSecond)} calls/s, p50 ${run.p50Ms.toFixed(3)} ms, p99 ${run.p99Ms.toFixed(3)} ms, RSS ${run.rssMiB.toFixed(1)} MiB\n`);
+    process.stdout.write(`  ${run.workers} worker(s), ${run.chargers} chargers: ${Math.round(run.callsPerSecond)} calls/s, p50 ${run.p50Ms.toFixed(3)} ms, p99 ${run.p99Ms.toFixed(3)} ms, RSS ${run.rssMiB.toFixed(1)} MiB, CPU ${run.proxyCpuMicrosPerCall.toFixed(1)} µs/call\n`);
   }
 }
 const targets = checkTargets(results);
+if (lockedStore !== undefined) targets.push(...describeLockedStore(lockedStore));
 for (const line of targets) process.stdout.write(`${line}\n`);
 if (scale !== undefined) process.stdout.write(`\nscale: ${JSON.stringify(scale)}\n`);
 
@@ -118,14 +163,15 @@ const jsonPath = flags.json ?? new URL('../../bench/results/latest.json', HERE).
 mkdirSync(join(jsonPath, '..'), { recursive: true });
 writeFileSync(
   jsonPath,
-  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: availableParallelism(), pinned: canPin, smoke, results, workers: workerRuns, scale, targets }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: availableParallelism(), pinned: canPin, smoke, results, workers: workerRuns, lockedStore, scale, targets }, null, 2)}\n`,
 );
 process.stdout.write(`\nresults written to ${jsonPath}\n`);
 
 // ── scenarios ──────────────────────────────────────────────────────────────
 
 async function runScenario(scenario: Scenario): Promise<Result> {
-  const name = `${scenario.layout}: ${scenario.mode === 'direct' ? 'direct' : scenario.secondaries === 0 ? 'proxy' : `proxy+${scenario.secondaries}sec`} ×${scenario.chargers}`;
+  const proxyName = scenario.secondaries === 0 ? 'proxy' : `proxy+${scenario.secondaries}sec${scenario.store === 'memory' ? ' in-memory' : ''}`;
+  const name = `${scenario.layout}: ${scenario.mode === 'direct' ? 'direct' : proxyName} ×${scenario.chargers}`;
   const csmsCore = scenario.layout === 'shared' ? '1' : '0';
   const csmsProcess = await startCsmsProcess(1 + scenario.secondaries, canPin ? csmsCore : undefined);
   const [primary, ...secondaries] = csmsProcess.csmss;
@@ -138,37 +184,28 @@ async function runScenario(scenario: Scenario): Promise<Result> {
       fleet.close();
       return { ...scenario, name, ...summarise(load) };
     }
-    const proxy = await startProxyProcess({
-      primary_csms_url: primary.url,
-      secondary_csms: secondaries.map((secondary, i) => ({ url: secondary.url, name: `s${i}` })),
-      data_dir: dataDir,
-    });
+    const proxy = await startProxyProcess(
+      {
+        primary_csms_url: primary.url,
+        secondary_csms: secondaries.map((secondary, i) => ({ url: secondary.url, name: `s${i}` })),
+        data_dir: dataDir,
+      },
+      { cores: PROXY_CORE, profileDir: flags.profile, memoryStore: scenario.store === 'memory' },
+    );
     try {
       const idle = await proxy.sample();
       const fleet = await connectFleet(`ws://127.0.0.1:${proxy.port}`, scenario.chargers);
       await waitFor(async () => (await csmsProcess.counts()).slice(1).every((count) => count >= scenario.chargers));
       const connected = await proxy.sample();
-      let cpuAtStart: Promise<number> | undefined;
-      let cpuAtEnd: Promise<number> | undefined;
-      const load = await fleet.run(durationMs(scenario.chargers), warmupMs, {
-        onMeasureStart: () => {
-          cpuAtStart = proxy.cpu();
-        },
-        onMeasureEnd: () => {
-          cpuAtEnd = proxy.cpu();
-        },
-      });
-      const cpuMicros = (await (cpuAtEnd ?? Promise.resolve(0))) - (await (cpuAtStart ?? Promise.resolve(0)));
+      const { load, cpuMicros } = await measureWithCpu(fleet, proxy, scenario.chargers);
       fleet.close();
-      // Charger ↔ primary frames: one CALL and one answer per call (mirrored copies come on top).
-      const frames = load.calls * 2;
       return {
         ...scenario,
         name,
         ...summarise(load),
         proxyRssIdleMiB: idle.rss / 2 ** 20,
         proxyKiBPerCharger: (connected.rss - idle.rss) / 1024 / scenario.chargers,
-        proxyCpuMsPer1000Frames: frames === 0 ? 0 : cpuMicros / 1000 / (frames / 1000),
+        proxyCpuMicrosPerCall: cpuPerCall(cpuMicros, load),
       };
     } finally {
       await proxy.close();
@@ -177,6 +214,31 @@ async function runScenario(scenario: Scenario): Promise<Result> {
     await csmsProcess.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The closed loop, with the proxy's CPU time read at the moments the measured
+ * window opens and closes. (The proxy answers the CPU request on its next event
+ * loop turn — a skew of one turn at each end, the same at both.)
+ */
+async function measureWithCpu(fleet: Fleet, proxy: ProxyProcess, chargers: number): Promise<{ load: LoadResult; cpuMicros: number }> {
+  let cpuAtStart: Promise<number> | undefined;
+  let cpuAtEnd: Promise<number> | undefined;
+  const load = await fleet.run(durationMs(chargers), warmupMs, {
+    onMeasureStart: () => {
+      cpuAtStart = proxy.cpu();
+    },
+    onMeasureEnd: () => {
+      cpuAtEnd = proxy.cpu();
+    },
+  });
+  if (cpuAtStart === undefined || cpuAtEnd === undefined) throw new Error('benchmark: the measured window never opened or closed');
+  return { load, cpuMicros: (await cpuAtEnd) - (await cpuAtStart) };
+}
+
+/** Proxy CPU µs per call answered in the window; NaN when none was. */
+function cpuPerCall(cpuMicros: number, load: LoadResult): number {
+  return load.calls === 0 ? NaN : cpuMicros / load.calls;
 }
 
 /**
@@ -192,7 +254,7 @@ async function runScale(chargers: number, workers: number): Promise<Record<strin
     secondary_csms: [{ url: csmss[1]!.csmss[0]!.url, name: 's1' }, { url: csmss[2]!.csmss[0]!.url, name: 's2' }],
     data_dir: dataDir,
   };
-  const proxy = workers > 1 ? await startCliProxy(config, workers, undefined) : await startProxyProcess(config);
+  const proxy = workers > 1 ? await startCliProxy(config, workers, undefined) : await startProxyProcess(config, { cores: PROXY_CORE, profileDir: flags.profile });
   try {
     const idle = await proxy.sample();
     const started = performance.now();
@@ -227,6 +289,8 @@ interface WorkerResult {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly rssMiB: number;
+  /** Summed over the CLI's processes (primary and workers). */
+  readonly proxyCpuMicrosPerCall: number;
 }
 
 async function runWorkersScenario(chargers: number, workers: number): Promise<WorkerResult> {
@@ -235,151 +299,14 @@ async function runWorkersScenario(chargers: number, workers: number): Promise<Wo
   const proxy = await startCliProxy({ primary_csms_url: csmsProcess.csmss[0]!.url, data_dir: dataDir }, workers, canPin ? '0,1' : undefined);
   try {
     const fleet = await connectFleet(`ws://127.0.0.1:${proxy.port}`, chargers);
-    const load = await fleet.run(durationMs(chargers), warmupMs);
+    const { load, cpuMicros } = await measureWithCpu(fleet, proxy, chargers);
     const memory = await proxy.sample();
     fleet.close();
-    return { workers, chargers, ...summarise(load), rssMiB: memory.rss / 2 ** 20 };
+    return { workers, chargers, ...summarise(load), rssMiB: memory.rss / 2 ** 20, proxyCpuMicrosPerCall: cpuPerCall(cpuMicros, load) };
   } finally {
     await proxy.close();
     await csmsProcess.close();
     rmSync(dataDir, { recursive: true, force: true });
-  }
-}
-
-// ── processes ──────────────────────────────────────────────────────────────
-
-/**
- * The proxy as users run it — the CLI, here with `--workers` — for runs that
- * need node:cluster. Memory is the summed RSS of the whole process tree (Linux /proc).
- */
-async function startCliProxy(config: Record<string, unknown>, workers: number, cores: string | undefined): Promise<ProxyProcess> {
-  const dir = mkdtempSync(join(tmpdir(), 'ocpp-splitter-bench-cli-'));
-  const file = join(dir, 'config.json');
-  writeFileSync(file, JSON.stringify({ port: 0, host: '127.0.0.1', log_level: 'info', workers, ...config }));
-  const args = [CLI_SCRIPT, '--config', file];
-  const child =
-    cores === undefined
-      ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
-      : spawn('taskset', ['-c', cores, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    let listeningPort = 0;
-    createInterface({ input: child.stdout }).on('line', (text) => {
-      const line = JSON.parse(text) as { msg?: string; port?: number };
-      if (line.msg === 'proxy listening' && line.port !== undefined) listeningPort = line.port;
-      if (line.msg === 'all workers listening' || (workers === 1 && line.msg === 'proxy listening')) resolve(listeningPort);
-    });
-    child.once('exit', (code) => reject(new Error(`proxy exited with ${code ?? 'a signal'}`)));
-  });
-  const treeRss = (pid: number): number => {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-    return rss + children.reduce((sum, child) => sum + treeRss(child), 0);
-  };
-  return {
-    port,
-    sample: () => Promise.resolve({ type: 'sample', rss: treeRss(child.pid ?? 0), heapUsed: 0, cpuMicros: 0, chargers: 0, keepaliveSockets: 0 }),
-    cpu: () => Promise.resolve(0),
-    async close() {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-interface ProxyProcess {
-  readonly port: number;
-  /** Memory after a full GC, and counts. */
-  sample(): Promise<Extract<ProxyReport, { type: 'sample' }>>;
-  /** CPU time used so far (user + system, µs), without a GC. */
-  cpu(): Promise<number>;
-  close(): Promise<void>;
-}
-
-async function startProxyProcess(config: Record<string, unknown>): Promise<ProxyProcess> {
-  const json = JSON.stringify({ port: 0, host: '127.0.0.1', log_level: 'warn', ...config });
-  const profile = flags.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${flags.profile}`];
-  const args = ['--expose-gc', ...profile, PROXY_SCRIPT, json];
-  const child = canPin
-    ? spawn('taskset', ['-c', '1', process.execPath, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    : spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const ready = await nextMessage<ProxyReport>(child, (message) => message.type === 'ready');
-  if (ready.type !== 'ready') throw new Error('proxy did not start');
-  return {
-    port: ready.port,
-    async sample() {
-      const reply = nextMessage<ProxyReport>(child, (message) => message.type === 'sample');
-      child.send({ type: 'sample' } satisfies ProxyRequest);
-      const report = await reply;
-      if (report.type !== 'sample') throw new Error('unexpected report');
-      return report;
-    },
-    async cpu() {
-      const reply = nextMessage<ProxyReport>(child, (message) => message.type === 'cpu');
-      child.send({ type: 'cpu' } satisfies ProxyRequest);
-      const report = await reply;
-      if (report.type !== 'cpu') throw new Error('unexpected report');
-      return report.cpuMicros;
-    },
-    async close() {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.send({ type: 'close' } satisfies ProxyRequest);
-      await exited;
-    },
-  };
-}
-
-interface CsmsProcess {
-  readonly csmss: ReadonlyArray<{ readonly url: string }>;
-  /** Open connections per CSMS, in order. */
-  counts(): Promise<number[]>;
-  close(): Promise<void>;
-}
-
-/** `count` benchmark CSMSs in one child process, pinned to `core` when given. */
-async function startCsmsProcess(count: number, core?: string): Promise<CsmsProcess> {
-  const args = [CSMS_SCRIPT, String(count)];
-  const child =
-    core === undefined
-      ? spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-      : spawn('taskset', ['-c', core, process.execPath, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const ready = await nextMessage<{ type: string; urls: string[] }>(child, (message) => message.type === 'ready');
-  return {
-    csmss: ready.urls.map((url) => ({ url })),
-    async counts() {
-      const reply = nextMessage<{ type: string; connections: number[] }>(child, (message) => message.type === 'count');
-      child.send({ type: 'count' });
-      return (await reply).connections;
-    },
-    async close() {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.send({ type: 'close' });
-      await exited;
-    },
-  };
-}
-
-function nextMessage<T extends { type: string }>(child: ChildProcess, accept: (message: T) => boolean): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (message: T): void => {
-      if (!accept(message)) return;
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-      resolve(message);
-    };
-    const onExit = (code: number | null): void => reject(new Error(`child exited with ${code ?? 'a signal'}`));
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
-}
-
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('benchmark: timed out waiting for connections');
-    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
@@ -392,7 +319,7 @@ function summarise(load: LoadResult): { callsPerSecond: number; p50Ms: number; p
 }
 
 function printTable(rows: Result[]): void {
-  const header = ['scenario', 'calls/s', 'vs direct', 'p50 ms', 'p99 ms', 'RSS idle MiB', 'KiB/charger', 'CPU ms/1k frames'];
+  const header = ['scenario', 'calls/s', 'vs direct', 'p50 ms', 'p99 ms', 'RSS idle MiB', 'KiB/charger', 'CPU µs/call'];
   const lines = rows.map((row) => {
     const direct = rows.find((other) => other.mode === 'direct' && other.chargers === row.chargers && other.layout === row.layout);
     const ratio = direct === undefined ? '' : `${(row.callsPerSecond / direct.callsPerSecond).toFixed(2)}×`;
@@ -404,7 +331,7 @@ function printTable(rows: Result[]): void {
       row.p99Ms.toFixed(3),
       row.proxyRssIdleMiB?.toFixed(1) ?? '',
       row.proxyKiBPerCharger?.toFixed(1) ?? '',
-      row.proxyCpuMsPer1000Frames?.toFixed(1) ?? '',
+      row.proxyCpuMicrosPerCall?.toFixed(1) ?? '',
     ];
   });
   const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => line[i]!.length)));
@@ -412,12 +339,15 @@ function printTable(rows: Result[]): void {
   process.stdout.write(`\n${format(header)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${lines.map(format).join('\n')}\n\n`);
 }
 
-/** The issue's targets, as ratios against direct in this same run, per layout. */
+/**
+ * The issue's targets, per layout: ratios against direct, and CPU per call against
+ * the proxy's other scenarios, always within this same run.
+ */
 function checkTargets(rows: Result[]): string[] {
   const lines: string[] = [];
   for (const layout of layouts) {
-    const find = (mode: Mode, chargers: number, secondaries: number) =>
-      rows.find((row) => row.layout === layout && row.mode === mode && row.chargers === chargers && row.secondaries === secondaries);
+    const find = (mode: Mode, chargers: number, secondaries: number, store?: MirrorStoreKind) =>
+      rows.find((row) => row.layout === layout && row.mode === mode && row.chargers === chargers && row.secondaries === secondaries && row.store === store);
     const check = (label: string, value: number | undefined, target: number, atMost: boolean): void => {
       if (value === undefined || Number.isNaN(value)) return;
       const met = atMost ? value <= target : value >= target;
@@ -429,9 +359,16 @@ function checkTargets(rows: Result[]): string[] {
     const fifty = find('direct', 50, 0);
     if (fifty !== undefined) {
       check('50 chargers throughput vs direct, no secondary', (find('proxy', 50, 0)?.callsPerSecond ?? NaN) / fifty.callsPerSecond, 0.66, false);
-      check('50 chargers throughput vs direct, 2 secondaries', (find('proxy', 50, 2)?.callsPerSecond ?? NaN) / fifty.callsPerSecond, 0.36, false);
+      check('50 chargers throughput vs direct, 2 secondaries', (find('proxy', 50, 2, 'sqlite')?.callsPerSecond ?? NaN) / fifty.callsPerSecond, 0.36, false);
     }
-    check('KiB per connected charger with 2 secondaries (1,000 chargers)', find('proxy', 1000, 2)?.proxyKiBPerCharger, 30, true);
+    check('KiB per connected charger with 2 secondaries (1,000 chargers)', find('proxy', 1000, 2, 'sqlite')?.proxyKiBPerCharger, 30, true);
+    for (const chargers of sizes) {
+      const alone = find('proxy', chargers, 0)?.proxyCpuMicrosPerCall;
+      const durable = find('proxy', chargers, 2, 'sqlite')?.proxyCpuMicrosPerCall;
+      const inMemory = find('proxy', chargers, 2, 'memory')?.proxyCpuMicrosPerCall;
+      if (alone !== undefined && durable !== undefined) check(`${chargers} charger(s) CPU per call, 2 secondaries vs none`, durable / alone, 1.8, true);
+      if (durable !== undefined && inMemory !== undefined) check(`${chargers} charger(s) CPU per call, durable vs in-memory store`, durable / inMemory, 1.0, true);
+    }
   }
   return lines;
 }

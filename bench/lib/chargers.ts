@@ -1,6 +1,7 @@
 /**
  * The load generator: N chargers in a closed loop — each keeps exactly one CALL
- * outstanding, as OCPP demands, and sends the next the moment the answer lands.
+ * outstanding, as OCPP demands, and sends the next the moment the answer lands
+ * (`run`); or paced, each sending one CALL per interval (`runPaced`).
  */
 import { WebSocket } from 'ws';
 
@@ -16,6 +17,12 @@ export interface Fleet {
   readonly size: number;
   /** Runs the closed loop for `durationMs` after `warmupMs`; resolves with what was measured. */
   run(durationMs: number, warmupMs: number, hooks?: { onMeasureStart?: () => void; onMeasureEnd?: () => void }): Promise<LoadResult>;
+  /**
+   * Each charger sends one CALL every `intervalMs` (staggered over the fleet) for
+   * `durationMs`, never more than one outstanding: a late answer delays the next
+   * CALL rather than queueing more. Then waits up to `drainTimeoutMs` for the last answers.
+   */
+  runPaced(options: { intervalMs: number; durationMs: number; drainTimeoutMs: number }): Promise<PacedResult>;
   /** Each charger sends one Heartbeat and waits for the answer. */
   pingAll(): Promise<number>;
   close(): void;
@@ -27,7 +34,23 @@ export interface LoadResult {
   readonly latenciesMs: Float64Array;
 }
 
+export interface PacedCall {
+  /** `performance.now()` of this process. */
+  readonly sentAt: number;
+  /** NaN when the answer never came. */
+  readonly answeredAt: number;
+}
+
+export interface PacedResult {
+  /** Every CALL sent, all chargers together. */
+  readonly calls: readonly PacedCall[];
+  /** The message ids each charger sent, in order, by identity. */
+  readonly sentIds: Readonly<Record<string, readonly string[]>>;
+  readonly unanswered: number;
+}
+
 interface Charger {
+  identity: string;
   socket: WebSocket;
   sentAt: number;
   seq: number;
@@ -41,8 +64,9 @@ export async function connectFleet(baseUrl: string, count: number, options: { pr
   const chargers: Charger[] = new Array<Charger>(count);
   let next = 0;
   const connectOne = async (n: number): Promise<void> => {
-    const socket = new WebSocket(`${baseUrl}/${prefix}${n}`, ['ocpp1.6'], { perMessageDeflate: false, localAddress: options.localAddress?.(n) });
-    const charger: Charger = { socket, sentAt: 0, seq: 0, onAnswer: undefined };
+    const identity = `${prefix}${n}`;
+    const socket = new WebSocket(`${baseUrl}/${identity}`, ['ocpp1.6'], { perMessageDeflate: false, localAddress: options.localAddress?.(n) });
+    const charger: Charger = { identity, socket, sentAt: 0, seq: 0, onAnswer: undefined };
     chargers[n] = charger;
     socket.on('message', () => charger.onAnswer?.());
     socket.on('error', () => {
@@ -100,6 +124,50 @@ export async function connectFleet(baseUrl: string, count: number, options: { pr
       await new Promise((resolve) => setTimeout(resolve, 100));
       for (const charger of chargers) charger.onAnswer = undefined;
       return { calls, seconds, latenciesMs: latencies.subarray(0, recorded) };
+    },
+    async runPaced({ intervalMs, durationMs, drainTimeoutMs }) {
+      const calls: Array<{ sentAt: number; answeredAt: number }> = [];
+      const sentIds: Record<string, string[]> = {};
+      const timers = new Set<NodeJS.Timeout>();
+      const later = (delayMs: number, action: () => void): void => {
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          action();
+        }, delayMs);
+        timers.add(timer);
+      };
+      const endAt = performance.now() + durationMs;
+      let outstanding = 0;
+      chargers.forEach((charger, n) => {
+        const ids: string[] = [];
+        sentIds[charger.identity] = ids;
+        let inFlight: { sentAt: number; answeredAt: number } | undefined;
+        const send = (): void => {
+          if (performance.now() >= endAt) return;
+          charger.seq += 1;
+          const id = `p${charger.seq}`;
+          ids.push(id);
+          inFlight = { sentAt: performance.now(), answeredAt: NaN };
+          calls.push(inFlight);
+          outstanding += 1;
+          charger.socket.send(FRAMES[charger.seq % FRAMES.length]!(id));
+        };
+        charger.onAnswer = () => {
+          if (inFlight === undefined) return;
+          inFlight.answeredAt = performance.now();
+          outstanding -= 1;
+          const nextAt = inFlight.sentAt + intervalMs;
+          inFlight = undefined;
+          later(Math.max(0, nextAt - performance.now()), send);
+        };
+        later((n * intervalMs) / chargers.length, send);
+      });
+      await new Promise((resolve) => setTimeout(resolve, durationMs));
+      const drainDeadline = performance.now() + drainTimeoutMs;
+      while (outstanding > 0 && performance.now() < drainDeadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      for (const timer of timers) clearTimeout(timer);
+      for (const charger of chargers) charger.onAnswer = undefined;
+      return { calls, sentIds, unanswered: outstanding };
     },
     async pingAll() {
       let answered = 0;

@@ -1,10 +1,14 @@
 /**
  * The proxy under test, as its own process (so it can be pinned to its own core
  * and measured alone). Config arrives as JSON in argv[2]; it reports through IPC.
+ * `--memory-store` gives it the in-memory mirror store instead of the SQLite file
+ * in `data_dir` (the reference for what durability costs).
  */
+import { parseArgs } from 'node:util';
 import { configSchema } from '../../src/config/schema.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { createProxy } from '../../src/proxy.js';
+import { MemoryMirrorStore } from '../../src/store/memory-store.js';
 
 export type ProxyRequest = { type: 'sample' } | { type: 'cpu' } | { type: 'close' };
 export type ProxyReport =
@@ -16,8 +20,10 @@ const send = (report: ProxyReport): void => {
   process.send?.(report);
 };
 
-const config = configSchema.parse(JSON.parse(process.argv[2] ?? '{}'));
-const proxy = createProxy(config, { logger: createLogger(config.log_level) });
+const { values: flags, positionals } = parseArgs({ options: { 'memory-store': { type: 'boolean', default: false } }, allowPositionals: true });
+const config = configSchema.parse(JSON.parse(positionals[0] ?? '{}'));
+const logger = createLogger(config.log_level);
+const proxy = createProxy(config, flags['memory-store'] === true ? { logger, store: new MemoryMirrorStore() } : { logger });
 const { port } = await proxy.listen();
 send({ type: 'ready', port });
 

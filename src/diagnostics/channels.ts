@@ -1,0 +1,137 @@
+/**
+ * Every internal event the proxy publishes, on `node:diagnostics_channel`: the core only
+ * publishes, and logging, metrics and the dashboard subscribe (the model is undici's
+ * lib/core/diagnostics.js). Publishing costs one `hasSubscribers` check when nobody listens,
+ * so the frame path may publish freely.
+ *
+ * Messages carry identifiers and numbers, never frame bodies or credentials.
+ */
+import diagnosticsChannel from 'node:diagnostics_channel';
+import type { RouteSource } from '../routing/route-frame.js';
+
+/** One frame from one source, and what the routing table decided for it. */
+export interface FrameRoutedMessage {
+  readonly chargerId: string;
+  readonly source: RouteSource;
+  /** The secondary's label when `source` is 'secondary'. */
+  readonly secondary?: string;
+  /** 'call', 'callresult', 'callerror', 'callresulterror', 'send', 'invalid'. */
+  readonly type: string;
+  readonly action: string | undefined;
+  readonly bytes: number;
+  /** The kinds of the actions carried out, e.g. ['forward', 'mirror']. */
+  readonly actions: readonly string[];
+}
+
+export type LinkStateName = 'connecting' | 'open' | 'waiting' | 'closed';
+
+export interface LinkStateMessage {
+  readonly chargerId: string;
+  readonly secondary: string;
+  readonly state: LinkStateName;
+  /** Why, for 'waiting' and 'closed' (refused, unreachable, timeout, disconnected, session ended). */
+  readonly reason?: string;
+}
+
+export interface OutboxMessage {
+  readonly chargerId: string;
+  readonly secondary: string;
+  readonly seq: number;
+  readonly action: string;
+  readonly bytes: number;
+}
+
+export type DropReason = 'queue-full' | 'store-overloaded' | 'store-failed' | 'unsendable' | 'max-attempts';
+
+export interface OutboxDroppedMessage extends OutboxMessage {
+  readonly reason: DropReason;
+}
+
+export interface OutboxBacklogMessage {
+  readonly chargerId: string;
+  readonly secondary: string;
+  readonly messages: number;
+  readonly bytes: number;
+  /** `enqueuedAt` of the oldest undelivered entry; null when empty. */
+  readonly oldestEnqueuedAt: number | null;
+}
+
+export interface StoreCommitMessage {
+  readonly engine: string;
+  readonly durationMs: number;
+  readonly writes: number;
+}
+
+export interface StoreErrorMessage {
+  readonly engine: string;
+  readonly code: string;
+  readonly pendingWrites: number;
+}
+
+export interface LeaseMessage {
+  readonly chargerId: string;
+  readonly owner: string;
+  readonly token: number;
+}
+
+export interface SecondaryCommandMessage {
+  readonly chargerId: string;
+  readonly secondary: string;
+  readonly action: string;
+  readonly outcome: 'forwarded' | 'answered_locally' | 'refused';
+}
+
+export interface SessionMessage {
+  readonly chargerId: string;
+  readonly protocol: string;
+}
+
+/** A primary CALL answered by the charger (for call-duration histograms): milliseconds from the CALL. */
+export interface PrimaryCallMessage {
+  readonly chargerId: string;
+  readonly durationMs: number;
+}
+
+export interface ChargerCallAnsweredMessage {
+  readonly chargerId: string;
+  readonly action: string;
+  /** From the charger's CALL until the primary's answer went back. */
+  readonly durationMs: number;
+}
+
+function channel<T>(name: string) {
+  const ch = diagnosticsChannel.channel(name);
+  return {
+    name,
+    get hasSubscribers(): boolean {
+      return ch.hasSubscribers;
+    },
+    publish(message: T): void {
+      if (ch.hasSubscribers) ch.publish(message);
+    },
+    subscribe(listener: (message: T) => void): () => void {
+      const wrapped = (message: unknown): void => listener(message as T);
+      ch.subscribe(wrapped);
+      return () => ch.unsubscribe(wrapped);
+    },
+  };
+}
+
+/** The one list of channels. Names are stable: subscribers outside this repo may use them. */
+export const channels = {
+  sessionStarted: channel<SessionMessage>('ocpp-splitter:session:started'),
+  sessionEnded: channel<SessionMessage>('ocpp-splitter:session:ended'),
+  frameRouted: channel<FrameRoutedMessage>('ocpp-splitter:frame:routed'),
+  chargerCallAnswered: channel<ChargerCallAnsweredMessage>('ocpp-splitter:primary:call-answered'),
+  linkState: channel<LinkStateMessage>('ocpp-splitter:link:state'),
+  outboxAppended: channel<OutboxMessage>('ocpp-splitter:outbox:appended'),
+  outboxAcked: channel<OutboxMessage>('ocpp-splitter:outbox:acked'),
+  outboxDropped: channel<OutboxDroppedMessage>('ocpp-splitter:outbox:dropped'),
+  outboxBacklog: channel<OutboxBacklogMessage>('ocpp-splitter:outbox:backlog'),
+  storeCommit: channel<StoreCommitMessage>('ocpp-splitter:store:commit'),
+  storeError: channel<StoreErrorMessage>('ocpp-splitter:store:error'),
+  leaseAcquired: channel<LeaseMessage>('ocpp-splitter:lease:acquired'),
+  leaseLost: channel<LeaseMessage>('ocpp-splitter:lease:lost'),
+  leaseReleased: channel<LeaseMessage>('ocpp-splitter:lease:released'),
+  secondaryCommand: channel<SecondaryCommandMessage>('ocpp-splitter:secondary:command'),
+} as const;
