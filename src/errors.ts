@@ -13,10 +13,28 @@ export const ErrorCode = {
   CliUsage: 'OCPP_SPLITTER_ERR_CLI_USAGE',
   /** The proxy is shutting down or not listening. */
   ProxyClosed: 'OCPP_SPLITTER_ERR_PROXY_CLOSED',
+  /** A charger's upgrade request is not a WebSocket upgrade the proxy can complete (method, headers). */
+  UpgradeInvalid: 'OCPP_SPLITTER_ERR_UPGRADE_INVALID',
+  /** The charge point identity in a charger's URL is missing or not one OCPP allows. */
+  IdentityInvalid: 'OCPP_SPLITTER_ERR_IDENTITY_INVALID',
+  /** The primary answered the proxy's upgrade with an HTTP error: the charger gets the same status. */
+  PrimaryRefused: 'OCPP_SPLITTER_ERR_PRIMARY_REFUSED',
+  /** The primary could not be reached (DNS, TCP, TLS): the charger gets 502. */
+  PrimaryUnreachable: 'OCPP_SPLITTER_ERR_PRIMARY_UNREACHABLE',
+  /** The primary did not complete its handshake within `primary_connect_timeout_ms`: the charger gets 504. */
+  PrimaryTimeout: 'OCPP_SPLITTER_ERR_PRIMARY_TIMEOUT',
+  /** The charger left, or the proxy began shutting down, while its upgrade waited for the primary. */
+  HandshakeAborted: 'OCPP_SPLITTER_ERR_HANDSHAKE_ABORTED',
+  /** The primary accepted none of the charger's sub-protocols: 101 without one, then close 1002 (OCPP-J). */
+  NoCommonSubprotocol: 'OCPP_SPLITTER_ERR_NO_COMMON_SUBPROTOCOL',
   /** The durable store cannot be opened (missing permissions, corrupt file, wrong schema version). */
   StoreUnavailable: 'OCPP_SPLITTER_ERR_STORE_UNAVAILABLE',
   /** A write to the durable store failed (disk full, I/O error); the writes are kept and retried. */
   StoreWriteFailed: 'OCPP_SPLITTER_ERR_STORE_WRITE_FAILED',
+  /** The store's write-behind buffer is at its byte budget (the store has been failing): the write was not taken. */
+  StoreOverloaded: 'OCPP_SPLITTER_ERR_STORE_OVERLOADED',
+  /** A write carried a fence (lease token) that no longer holds the charger's lease: another owner took over. */
+  LeaseLost: 'OCPP_SPLITTER_ERR_LEASE_LOST',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -31,6 +31,15 @@ const ANSWER_TIMEOUT_MIN_MS = 100;
 const ANSWER_TIMEOUT_MAX_MS = 600_000;
 const MAX_ATTEMPTS_MAX = 100;
 const QUEUE_LIMIT_MAX = 1_000_000;
+const QUEUE_BYTES_MIN = 64 * 1024;
+const QUEUE_BYTES_MAX = 64 * 1024 * MIB;
+const COMMIT_INTERVAL_MIN_MS = 1;
+const COMMIT_INTERVAL_MAX_MS = 1000;
+const RETENTION_DAYS_MAX = 3650;
+const MEMORY_BUDGET_MIN_BYTES = MIB;
+const MEMORY_BUDGET_MAX_BYTES = 16 * 1024 * MIB;
+const LEASE_TTL_MIN_MS = 1000;
+const LEASE_TTL_MAX_MS = 600_000;
 const MAX_WORKERS = 64;
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const;
@@ -211,6 +220,21 @@ export const configSchema = z
     secondary_queue_limit: intInRange(1, QUEUE_LIMIT_MAX, 'messages')
       .default(10_000)
       .describe('Messages kept per charger and secondary (besides the one being delivered) while it is unreachable; when full the oldest non-transaction message is dropped first.'),
+    secondary_queue_max_bytes: intInRange(QUEUE_BYTES_MIN, QUEUE_BYTES_MAX, 'bytes')
+      .default(16 * MIB)
+      .describe('Bytes of messages kept per charger and secondary while it is unreachable; when over, the oldest non-transaction message is dropped first.'),
+    store_commit_interval_ms: intInRange(COMMIT_INTERVAL_MIN_MS, COMMIT_INTERVAL_MAX_MS, 'milliseconds')
+      .default(5)
+      .describe('Milliseconds between group commits of the durable store: a crash loses at most the messages of this last interval.'),
+    store_retention_days: intInRange(1, RETENTION_DAYS_MAX, 'days')
+      .default(30)
+      .describe('Days after which the stored outboxes, transaction links and last BootNotification of a charger not seen since are pruned.'),
+    mirror_memory_max_bytes: intInRange(MEMORY_BUDGET_MIN_BYTES, MEMORY_BUDGET_MAX_BYTES, 'bytes')
+      .default(64 * MIB)
+      .describe('Process-wide budget for mirror messages held in memory: for writes waiting for the store, and again for delivery windows; past it, backlogs are read from the store in pages.'),
+    lease_ttl_ms: intInRange(LEASE_TTL_MIN_MS, LEASE_TTL_MAX_MS, 'milliseconds')
+      .default(10_000)
+      .describe('Lifetime of a charger ownership lease, renewed while the charger is connected; a process that dies loses its chargers\' leases after this long.'),
   })
   .superRefine((config, ctx) => {
     if (config.secondary_reconnect_max_delay_ms < config.secondary_reconnect_delay_ms) {

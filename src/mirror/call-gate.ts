@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { MessageType, parseFrame, serializeFrame, type CallFrame } from '../ocpp/frame.js';
+import { MessageType, serializeFrame, type CallFrame } from '../ocpp/frame.js';
+import { withMessageId } from '../ocpp/readdress.js';
 
 /** A CALL a secondary wants the charger to answer, and where the answer goes. */
 export interface GatedCall {
@@ -16,9 +17,9 @@ export type GateFailure = 'timeout' | 'charger-gone' | 'busy';
 /** Calls waiting for the gate, per session: a secondary that floods is refused, not queued forever. */
 export const MAX_WAITING_CALLS = 16;
 /** Proxy CALL ids remembered after their timeout, so a late answer is still recognised as ours. */
-const MAX_EXPIRED_IDS = 64;
+const MAX_EXPIRED_IDS = 1024;
 /** How long a timed-out proxy CALL's id is remembered. */
-const EXPIRED_ID_TTL_MS = 10 * 60_000;
+const EXPIRED_ID_TTL_MS = 60 * 60_000;
 
 interface InFlight {
   readonly proxyId: string;
@@ -62,26 +63,37 @@ export class CallGate {
     this.#primaryCall = { id, sentAt: Date.now() };
   }
 
-  /**
-   * The charger sent a CALLRESULT/CALLERROR with this id. Returns true when it
-   * answers a proxy CALL (it was delivered to the secondary and must NOT be
-   * forwarded to the primary).
-   */
-  chargerAnswered(id: string, frame: Buffer): boolean {
-    if (this.#inFlight?.proxyId === id) {
-      const { gated, timer } = this.#inFlight;
-      clearTimeout(timer);
-      this.#inFlight = undefined;
-      gated.deliver(readdress(frame, gated.call.id));
-      this.#pump();
-      return true;
-    }
-    if (this.#expired.size > 0 && this.#expired.delete(id)) return true;
+  /** Whether `id` is the proxy CALL in flight to the charger (for the routing table). */
+  isInFlight(id: string): boolean {
+    return this.#inFlight?.proxyId === id;
+  }
+
+  /** Whether `id` is a proxy CALL that timed out and is still remembered. */
+  isExpired(id: string): boolean {
+    return this.#expired.size > 0 && this.#expired.has(id);
+  }
+
+  /** The charger answered the proxy CALL in flight: the answer goes to its secondary under the secondary's id. */
+  deliverAnswer(id: string, frame: Buffer): void {
+    if (this.#inFlight?.proxyId !== id) return;
+    const { gated, timer } = this.#inFlight;
+    clearTimeout(timer);
+    this.#inFlight = undefined;
+    gated.deliver(readdress(frame, gated.call.id));
+    this.#pump();
+  }
+
+  /** A late answer to a timed-out proxy CALL arrived: it is forgotten. */
+  forgetExpired(id: string): void {
+    this.#expired.delete(id);
+  }
+
+  /** The charger answered a CALL that is not the proxy's: if it is the primary's, proxy CALLs may go again. */
+  chargerAnswered(id: string): void {
     if (this.#primaryCall?.id === id) {
       this.#primaryCall = undefined;
       this.#pump();
     }
-    return false;
   }
 
   /** Queues a secondary's CALL for the charger. */
@@ -158,10 +170,9 @@ export class CallGate {
 
 /** The charger's answer with the secondary's original message id in place of the proxy's. */
 function readdress(frame: Buffer, originalId: string): string {
-  const parsed = parseFrame(frame);
-  if (parsed.ok && (parsed.frame.type === MessageType.CallResult || parsed.frame.type === MessageType.CallError)) {
-    return serializeFrame({ ...parsed.frame, id: originalId });
-  }
+  // The payload is copied as it arrived, never re-serialised (it may be deeper than a JSON round trip survives).
+  const readdressed = withMessageId(frame, originalId);
+  if (readdressed !== undefined) return readdressed;
   // An answer we cannot parse cannot be re-addressed; say so in a CALLERROR the secondary can read.
   return serializeFrame({
     type: MessageType.CallError,

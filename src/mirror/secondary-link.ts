@@ -1,33 +1,40 @@
-import { randomUUID } from 'node:crypto';
+/**
+ * One charger's mirror to one secondary CSMS, wired from parts that each do one
+ * job (the way `ws` builds a connection from a Receiver and a Sender):
+ * - `UpstreamLink` dials and keeps the socket, with backoff (links/upstream-link.ts);
+ * - `Outbox` stores the charger's messages for this secondary and pages them back (outbox.ts);
+ * - `Delivery` sends them one at a time, in order, with resends and skips (delivery.ts);
+ * - `TransactionBook` keeps this secondary's transaction ids and remote starts (transaction-book.ts);
+ * - `SecondaryCommands` handles the secondary's own CALLs (secondary-commands.ts);
+ * - where the secondary's frames go is the routing table's decision (routing/route-frame.ts);
+ * - the URL and credentials are a pure function of the config (secondary-target.ts).
+ * Nothing here can delay or disturb the charger or the primary.
+ */
+import { channels, type DropReason, type LinkStateName } from '../diagnostics/channels.js';
 import type { Logger } from '../logging/logger.js';
-import { buildUpstreamUrl } from '../admission/upstream-url.js';
 import type { SecondaryConfig } from '../config/schema.js';
-import { CloseCode } from '../links/close-codes.js';
-import { dial } from '../links/dial.js';
 import type { Keepalive } from '../links/keepalive.js';
-import { Leg, type LegHandlers } from '../links/leg.js';
-import { errorCodeFor, type OcppVersion } from '../ocpp/error-codes.js';
-import { MessageType, parseFrame, serializeFrame, type CallFrame, type Frame } from '../ocpp/frame.js';
-import { scanFrameHead } from '../ocpp/scan.js';
-import { rewriteForSecondary, type RewriteContext } from '../routing/rewrite.js';
-import { decideSecondaryCall } from '../routing/secondary-calls.js';
-import { primaryTransactionIdFromStartResult, REWRITE_RELEVANT_ACTIONS } from '../routing/transactions.js';
-import type { MirrorStore, OutboxRecord } from '../store/store.js';
+import { UpstreamLink, type UpstreamTiming } from '../links/upstream-link.js';
+import type { OcppVersion } from '../ocpp/error-codes.js';
+import { parseFrame, MessageType } from '../ocpp/frame.js';
+import { classifyFrame, routeFrame, NO_FACTS } from '../routing/route-frame.js';
+import type { MirrorStore, NewOutboxRecord, OutboxLimits, OutboxRecord } from '../store/store.js';
 import { redactUrl } from '../util/redact-url.js';
-import type { CallGate, GateFailure } from './call-gate.js';
+import type { CallGate } from './call-gate.js';
 import type { MirrorCounters } from './counters.js';
-import { backoffDelay } from './backoff.js';
-import { contain } from './contain.js';
+import { Delivery } from './delivery.js';
+import type { LeaseHandle } from './lease-keeper.js';
+import type { MemoryBudget } from './memory-budget.js';
+import { Outbox } from './outbox.js';
+import { SecondaryCommands } from './secondary-commands.js';
+import { secondaryTarget } from './secondary-target.js';
+import { TransactionBook } from './transaction-book.js';
 
-export interface MirrorTiming {
-  readonly connectTimeoutMs: number;
-  readonly reconnectDelayMs: number;
-  readonly reconnectMaxDelayMs: number;
+export interface MirrorTiming extends UpstreamTiming {
   readonly answerTimeoutMs: number;
   readonly maxAttempts: number;
   readonly queueLimit: number;
-  readonly maxPayload: number;
-  readonly perMessageDeflate: boolean;
+  readonly queueMaxBytes: number;
 }
 
 export interface SecondaryLinkOptions {
@@ -41,514 +48,284 @@ export interface SecondaryLinkOptions {
   readonly secondary: SecondaryConfig;
   readonly secondaryKey: string;
   readonly store: MirrorStore;
+  readonly budget: MemoryBudget;
   readonly gate: CallGate;
+  readonly lease: LeaseHandle;
   readonly keepalive: Keepalive;
   readonly log: Logger;
   readonly counters: MirrorCounters;
   readonly timing: MirrorTiming;
 }
 
-/** What the coordinator hands a link for each charger CALL (shared by all links). */
-export interface MirroredCall {
+/** What the session hands every link for each charger CALL or SEND (scanned and classified once for all). */
+export interface MirroredMessage {
   readonly frame: string;
-  /** The charger's message id, as scanned once for all links. */
   readonly id: string;
   readonly action: string;
-  readonly priority: OutboxRecord['priority'];
-  /** 'start' messages may bind a pending remote-start idTag. */
+  readonly kind: NewOutboxRecord['kind'];
+  readonly priority: NewOutboxRecord['priority'];
+  /** 'start' messages may bind a pending remote start. */
   readonly role: 'start' | 'stop' | 'update' | 'none';
   readonly startRef: string | null;
   readonly txRef: string | null;
 }
 
-const LinkState = { Idle: 'idle', Connecting: 'connecting', Open: 'open', Waiting: 'waiting', Closed: 'closed' } as const;
-type LinkState = (typeof LinkState)[keyof typeof LinkState];
+const SKIPPED = 'secondary never answered: message skipped';
+const MIRRORING = { ...NO_FACTS, mirroring: true };
+const ANSWERS_DELIVERY = { ...MIRRORING, answersDelivery: true };
+const LOOKS_LIKE_CALL = { ...MIRRORING, looksLikeCall: true };
 
-interface InFlight {
-  readonly id: string;
-  /** Undefined for the replayed BootNotification, which is not in the outbox. */
-  readonly entry: QueuedEntry | undefined;
-  readonly timer: NodeJS.Timeout;
-}
-
-interface QueuedEntry {
-  readonly record: OutboxRecord;
-  /** The CALL's message id; undefined for a stored record that is no longer readable as a CALL. */
-  readonly id: string | undefined;
-  attempts: number;
-  /** False while only in memory: queued before the durable backlog could be loaded. */
-  persisted: boolean;
-}
-
-/** Retry delays for loading a backlog from a store that cannot be read (disk full, locked by a sibling). */
-const LOAD_RETRY_BASE_MS = 1_000;
-const LOAD_RETRY_MAX_MS = 30_000;
-
-/**
- * One charger's mirror to one secondary CSMS: a best-effort upstream link that
- * reconnects with jittered backoff for as long as the charger session lasts, and
- * a durable outbox delivered strictly in order, one CALL in flight at a time.
- * Nothing here can delay or disturb the charger or the primary: every failure
- * ends in this link (logged, counted, retried), never outside it.
- */
 export class SecondaryLink {
   readonly label: string;
   readonly #o: SecondaryLinkOptions;
   readonly #log: Logger;
-  readonly #url: string;
-  readonly #headers: Record<string, string>;
-  readonly #queue: QueuedEntry[] = [];
-  #nextSeq = 1;
-  #state: LinkState = LinkState.Idle;
-  #leg: Leg | undefined;
-  #inFlight: InFlight | undefined;
-  #abortDial: AbortController | undefined;
-  #reconnectTimer: NodeJS.Timeout | undefined;
-  /**
-   * Whether the durable backlog is in #queue. Until it is, new messages wait in
-   * memory without a store sequence number, and the link does not connect: a
-   * secondary must never see new messages before older ones.
-   */
-  #loaded = false;
-  #loadFailures = 0;
-  #loadTimer: NodeJS.Timeout | undefined;
-  /** Failed attempts since the last successful connection: drives the backoff and how loudly to log. */
-  #failures = 0;
-  readonly #idTagOverride: string | undefined;
+  readonly #upstream: UpstreamLink;
+  readonly #outbox: Outbox;
+  readonly #delivery: Delivery;
+  readonly #book: TransactionBook;
+  readonly #commands: SecondaryCommands;
+  readonly #limits: OutboxLimits;
+  #started = false;
+  #closed = false;
 
   constructor(options: SecondaryLinkOptions) {
     this.#o = options;
     const { secondary, chargerId } = options;
     this.label = secondary.name ?? redactUrl(secondary.url);
     this.#log = options.log.child({ secondary: this.label });
-    const mapping = secondary.charger_map.find((entry) => entry.charger_id === chargerId);
-    const segment = mapping?.mapped_charger_id === undefined ? options.rawSegment : encodeURIComponent(mapping.mapped_charger_id);
-    this.#url = buildUpstreamUrl(secondary.url, segment, secondary.append_charge_point_id);
-    this.#headers = {};
-    if (mapping?.password !== undefined) {
-      const user = mapping.mapped_charger_id ?? chargerId;
-      this.#headers.Authorization = `Basic ${Buffer.from(`${user}:${mapping.password}`).toString('base64')}`;
-    } else if (secondary.forward_authorization && options.chargerAuthorization !== undefined) {
-      this.#headers.Authorization = options.chargerAuthorization;
-    }
-    this.#idTagOverride = mapping?.id_tag;
+    const target = secondaryTarget(secondary, chargerId, options.rawSegment, options.chargerAuthorization);
+    this.#limits = { maxMessages: options.timing.queueLimit, maxBytes: options.timing.queueMaxBytes };
+    const stream = { chargerId, secondaryKey: options.secondaryKey };
+    this.#book = new TransactionBook({
+      chargerId,
+      secondaryKey: options.secondaryKey,
+      version: options.version,
+      store: options.store,
+      fence: options.lease.fence,
+      idTagOverride: target.idTagOverride,
+      log: this.#log,
+    });
+    this.#outbox = new Outbox({
+      stream,
+      store: options.store,
+      limits: this.#limits,
+      budget: options.budget,
+      log: this.#log,
+      events: {
+        onDropped: (entry, reason) => this.#dropped(entry, reason),
+        onAvailable: () => this.#delivery.wake(),
+      },
+    });
+    this.#delivery = new Delivery({
+      chargerId,
+      version: options.version,
+      store: options.store,
+      outbox: this.#outbox,
+      book: this.#book,
+      lease: options.lease,
+      timing: options.timing,
+      log: this.#log,
+      events: {
+        onGivenUp: (record, reason, attempts) => this.#givenUp(record, reason, attempts),
+        onDelivered: (record) => this.#publishOutbox(channels.outboxAcked, record),
+        onLeaseLost: () => this.#upstream.close(),
+        onLinkFailure: () => this.#upstream.countFailure(),
+      },
+    });
+    this.#commands = new SecondaryCommands({
+      chargerId,
+      secondaryLabel: this.label,
+      version: options.version,
+      gate: options.gate,
+      book: this.#book,
+      answerTimeoutMs: options.timing.answerTimeoutMs,
+      log: this.#log,
+      leg: () => this.#upstream.leg,
+    });
+    this.#upstream = new UpstreamLink(
+      { url: target.url, subprotocols: options.subprotocol === '' ? [] : [options.subprotocol], headers: target.headers },
+      options.timing,
+      options.keepalive,
+      {
+        onOpen: (leg, protocol) => {
+          options.counters.secondaryConnects += 1;
+          this.#state('open');
+          this.#log.info({ url: redactUrl(target.url), protocol }, 'secondary connected');
+          this.#delivery.attach(leg);
+        },
+        onFrame: (data, isBinary) => this.#onFrame(data, isBinary),
+        onDisconnect: () => {
+          options.counters.secondaryDisconnects += 1;
+          this.#delivery.detach();
+        },
+        onWaiting: (why, detail, retryInMs, failures) => {
+          this.#state('waiting', why);
+          // The first failure is news; the hundredth of a secondary that is down for hours is not.
+          const level = failures === 1 ? 'warn' : 'debug';
+          this.#log[level]({ ...detail, url: redactUrl(target.url), retry_in_ms: retryInMs }, why);
+        },
+        onError: (error) => this.#log.warn({ code: error.code, error: error.message }, 'secondary websocket error'),
+      },
+    );
   }
 
   /**
-   * Loads the durable backlog, then connects. `after` delays the load until a
-   * session this one replaces has let go of the same backlog (its in-flight
-   * answer recorded), so nothing answered there is sent again here.
+   * Connects and delivers once `after` settles (a session this one replaces has let
+   * go of the same outbox). Messages are stored from the start, whatever happens.
    */
   start(after: Promise<void> = Promise.resolve()): void {
-    if (this.#state !== LinkState.Idle) return;
-    void after.then(() => this.#contain('loading the backlog', () => this.#load()));
+    if (this.#started || this.#closed) return;
+    this.#started = true;
+    void after.then(() => {
+      if (this.#closed) return;
+      this.#reportBacklog();
+      this.#state('connecting');
+      this.#upstream.start();
+    });
   }
 
-  #load(): void {
-    if (this.#state !== LinkState.Idle || this.#loaded) return;
-    let loaded: number;
-    try {
-      loaded = this.#mergeBacklog();
-    } catch (error) {
-      const delayMs = backoffDelay(this.#loadFailures, LOAD_RETRY_BASE_MS, LOAD_RETRY_MAX_MS);
-      this.#loadFailures += 1;
-      this.#log.warn({ err: error, retry_in_ms: delayMs, waiting: this.#queue.length }, 'secondary backlog cannot be read from the store yet; messages wait in memory');
-      this.#loadTimer = setTimeout(() => this.#contain('loading the backlog', () => this.#load()), delayMs).unref();
-      return;
-    }
-    if (loaded > 0) this.#log.info({ backlog: loaded }, 'secondary backlog loaded');
-    this.#connectContained();
-  }
-
-  /**
-   * Puts the durable backlog in front of what waited in memory, which then gets
-   * its place in the store. Returns how many records were loaded; throws, with
-   * nothing changed, when the store cannot be read.
-   */
-  #mergeBacklog(): number {
-    const records = this.#o.store.loadOutbox(this.#o.chargerId, this.#o.secondaryKey);
-    const waiting = this.#queue.splice(0);
-    for (const record of records) {
-      const head = scanFrameHead(record.frame);
-      this.#queue.push({ record, id: head?.type === MessageType.Call ? head.id : undefined, attempts: 0, persisted: true });
-      this.#nextSeq = record.seq + 1;
-    }
-    for (const entry of waiting) this.#persist({ ...entry.record, seq: this.#nextSeq++ }, entry.id, entry.attempts);
-    while (this.#queue.length > this.#o.timing.queueLimit) this.#dropOne();
-    this.#loaded = true;
-    return records.length;
-  }
-
-  #persist(record: OutboxRecord, id: string | undefined, attempts: number): void {
-    this.#queue.push({ record, id, attempts, persisted: true });
-    this.#o.store.appendOutbox(this.#o.chargerId, this.#o.secondaryKey, record);
-  }
-
-  /** Adds a charger CALL to the outbox (durably) and sends it when its turn comes. */
-  enqueue(call: MirroredCall): void {
-    if (this.#state === LinkState.Closed) return;
-    if (call.role === 'start') {
-      // Before the message can be sent; a store that cannot be read (disk full)
-      // costs the remote-start binding, never the message itself.
-      this.#contain('binding a remote-start idTag', () => this.#bindRemoteStart(call));
-    }
-    if (this.#queue.length >= this.#o.timing.queueLimit) this.#dropOne();
-    const record: OutboxRecord = {
-      seq: this.#loaded ? this.#nextSeq++ : 0,
-      frame: call.frame,
-      action: call.action,
-      priority: call.priority,
-      startRef: call.startRef,
-      txRef: call.txRef,
+  /** Stores a charger message for this secondary; it goes when its turn comes. */
+  enqueue(message: MirroredMessage): void {
+    if (this.#closed) return;
+    if (message.role === 'start' && message.startRef !== null) void this.#book.bindStart(message.startRef);
+    this.#outbox.append({
+      frame: message.frame,
+      messageId: message.id,
+      action: message.action,
+      kind: message.kind,
+      priority: message.priority,
+      startRef: message.startRef,
+      txRef: message.txRef,
       enqueuedAt: Date.now(),
-    };
-    if (this.#loaded) this.#persist(record, call.id, 0);
-    else this.#queue.push({ record, id: call.id, attempts: 0, persisted: false });
-    this.#pump();
+    });
+  }
+
+  /** 1.6: the primary answered a start this link mirrored. */
+  primaryAnsweredStart(startRef: string, primaryTxId: string): void {
+    void this.#book.primaryAnswered(startRef, primaryTxId);
   }
 
   /** Stops for good: the charger session ended. The outbox stays in the store for the next session. */
   close(): void {
-    if (this.#state === LinkState.Closed) return;
-    this.#state = LinkState.Closed;
-    clearTimeout(this.#reconnectTimer);
-    clearTimeout(this.#loadTimer);
-    this.#abortDial?.abort();
-    // The in-flight CALL stays recorded until the socket is gone: an answer that
-    // crosses our close frame still marks it delivered, so it is not sent again.
-    if (this.#inFlight !== undefined) clearTimeout(this.#inFlight.timer);
-    if (this.#leg === undefined) this.#inFlight = undefined;
-    this.#leg?.close(CloseCode.GoingAway, 'charger disconnected');
-    if (!this.#loaded && this.#queue.length > 0) {
-      // The session ends before the backlog could be loaded: one last try to give
-      // what waited in memory its place in the store; what cannot be stored is lost
-      // for this secondary, and said so.
-      try {
-        this.#mergeBacklog();
-      } catch (error) {
-        this.#o.counters.mirrorDropped += this.#queue.length;
-        this.#log.error({ err: error, lost: this.#queue.length }, 'secondary messages could not be stored before the charger left: lost for this secondary');
-      }
-    }
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#delivery.close();
+    this.#upstream.close();
+    this.#state('closed', 'session ended');
   }
 
   /** Drops the socket at once (shutdown deadline); the link is closed afterwards. */
   terminate(): void {
     this.close();
-    this.#leg?.terminate();
+    this.#upstream.terminate();
   }
-
-  /** Settles when the upstream socket (if any) has closed. */
-  get closed(): Promise<void> {
-    const socket = this.#leg?.socket;
-    if (socket === undefined || this.#leg?.closed === true) return Promise.resolve();
-    return new Promise((resolve) => socket.once('close', () => resolve()));
-  }
-
-  // ── connection ────────────────────────────────────────────────────────────
-
-  /** Connects; a bug in doing so is counted and logged, never thrown into a timer or the caller. */
-  #connectContained(): void {
-    this.#connect().catch((error: unknown) => {
-      this.#o.counters.mirrorFailures += 1;
-      this.#log.error({ err: error }, 'secondary connect failed unexpectedly');
-    });
-  }
-
-  async #connect(): Promise<void> {
-    if (this.#state === LinkState.Closed) return;
-    this.#state = LinkState.Connecting;
-    this.#abortDial = new AbortController();
-    const outcome = await dial({
-      url: this.#url,
-      subprotocols: this.#o.subprotocol === '' ? [] : [this.#o.subprotocol],
-      headers: this.#headers,
-      timeoutMs: this.#o.timing.connectTimeoutMs,
-      maxPayload: this.#o.timing.maxPayload,
-      perMessageDeflate: this.#o.timing.perMessageDeflate,
-      signal: this.#abortDial.signal,
-    });
-    this.#abortDial = undefined;
-    if (outcome.kind === 'aborted') return;
-    if (this.#isClosed()) {
-      if (outcome.kind === 'open') outcome.socket.terminate();
-      return;
-    }
-    if (outcome.kind !== 'open') {
-      const detail =
-        outcome.kind === 'refused' ? { status: outcome.status } : outcome.kind === 'unreachable' ? { error: outcome.error.message } : {};
-      this.#scheduleReconnect(`secondary ${outcome.kind}`, detail);
-      return;
-    }
-    this.#leg = new Leg(`secondary:${this.label}`, outcome.socket, this.#handlers, this.#o.keepalive);
-    this.#leg.resume();
-    this.#state = LinkState.Open;
-    this.#failures = 0;
-    this.#o.counters.secondaryConnects += 1;
-    this.#log.info({ url: redactUrl(this.#url), protocol: outcome.subprotocol, backlog: this.#queue.length }, 'secondary connected');
-    this.#contain('starting delivery', () => {
-      this.#replayBoot();
-      this.#pump();
-    });
-  }
-
-  #contain(what: string, work: () => void): void {
-    contain(this.#log, this.#o.counters, what, work, undefined);
-  }
-
-  #isClosed(): boolean {
-    return this.#state === LinkState.Closed;
-  }
-
-  #scheduleReconnect(why: string, detail: Record<string, unknown>): void {
-    if (this.#state === LinkState.Closed) return;
-    this.#state = LinkState.Waiting;
-    const delayMs = backoffDelay(this.#failures, this.#o.timing.reconnectDelayMs, this.#o.timing.reconnectMaxDelayMs);
-    this.#failures += 1;
-    // The first failure is news; the hundredth of a secondary that is down for hours is not.
-    const level = this.#failures === 1 ? 'warn' : 'debug';
-    this.#log[level]({ ...detail, url: redactUrl(this.#url), retry_in_ms: delayMs, backlog: this.#queue.length }, why);
-    this.#reconnectTimer = setTimeout(() => this.#connectContained(), delayMs).unref();
-  }
-
-  readonly #handlers: LegHandlers = {
-    onFrame: (_leg, data, isBinary) => this.#contain('handling a secondary frame', () => this.#onFrame(data, isBinary)),
-    onClose: (_leg, code, reason) => {
-      this.#leg = undefined;
-      if (this.#inFlight !== undefined) clearTimeout(this.#inFlight.timer);
-      this.#inFlight = undefined;
-      if (this.#state === LinkState.Closed) return;
-      this.#o.counters.secondaryDisconnects += 1;
-      this.#scheduleReconnect('secondary disconnected', { code, reason });
-    },
-    onError: (_leg, error) => {
-      this.#log.warn({ code: error.code, error: error.message }, 'secondary websocket error');
-    },
-  };
-
-  // ── delivery ──────────────────────────────────────────────────────────────
 
   /**
-   * CSMSs refuse traffic (SecurityError) until they have seen a BootNotification
-   * on the connection, and chargers do not boot again after a reconnect: so a
-   * (re)connected secondary first gets the charger's last one, with a fresh id.
+   * Settles when this closed link has let go: its socket is gone (an in-flight answer
+   * recorded), and every store write it started is done.
    */
-  #replayBoot(): void {
-    const head = this.#queue[0];
-    const boot = this.#o.store.loadLastBoot(this.#o.chargerId);
-    if (boot === undefined || head?.record.action === 'BootNotification') return;
-    const parsed = parseFrame(boot);
-    if (!parsed.ok || parsed.frame.type !== MessageType.Call) return;
-    const id = randomUUID();
-    this.#send(serializeFrame({ ...parsed.frame, id }), id, undefined);
-  }
-
-  #pump(): void {
-    if (this.#state !== LinkState.Open || this.#inFlight !== undefined) return;
-    const entry = this.#queue[0];
-    if (entry === undefined) return;
-    // Checked before each send, not only on timeouts: a CALL on which the
-    // secondary drops the connection must also give up after maxAttempts sends.
-    if (entry.attempts >= this.#o.timing.maxAttempts) {
-      this.#finish(entry, 'skipped');
-      this.#pump();
-      return;
-    }
-    if (entry.id === undefined) {
-      // Unreadable as a CALL (it was stored as one): nothing a secondary could do with it.
-      this.#finish(entry, 'skipped');
-      this.#pump();
-      return;
-    }
-    entry.attempts += 1;
-    this.#send(this.#prepare(entry.record), entry.id, entry);
-  }
-
-  #send(text: string, id: string, entry: QueuedEntry | undefined): void {
-    if (this.#leg === undefined || !this.#leg.send(text, false)) return;
-    const timer = setTimeout(() => this.#contain('an answer timeout', () => this.#answerTimedOut(id)), this.#o.timing.answerTimeoutMs).unref();
-    this.#inFlight = { id, entry, timer };
-  }
-
-  /** The frame for this secondary: the original bytes, or a rewrite when a rule applies. */
-  #prepare(record: OutboxRecord): string {
-    const context = this.#rewriteContext(record);
-    if (context === undefined) return record.frame;
-    const parsed = parseFrame(record.frame);
-    if (!parsed.ok || parsed.frame.type !== MessageType.Call) return record.frame;
-    const rewritten = rewriteForSecondary(this.#o.version, parsed.frame, context);
-    return rewritten.changed ? serializeFrame({ ...parsed.frame, payload: rewritten.payload }) : record.frame;
-  }
-
-  /** What this secondary needs changed in `record`, or undefined when the original bytes go as they are. */
-  #rewriteContext(record: OutboxRecord): RewriteContext | undefined {
-    // Most traffic (Heartbeat, StatusNotification, …) carries nothing a rule rewrites.
-    if (!REWRITE_RELEVANT_ACTIONS.has(record.action)) return undefined;
-    const ref = record.startRef ?? record.txRef;
-    // Only 1.6 updates (MeterValues) need the link, for the secondary's transactionId.
-    const needsLink = ref !== null && (record.priority === 'transaction' || this.#o.version === '1.6');
-    if (!needsLink) return this.#idTagOverride === undefined ? undefined : { idTagOverride: this.#idTagOverride };
-    const { store, chargerId, secondaryKey } = this.#o;
-    const link =
-      record.startRef !== null
-        ? store.findTransactionLinkByStartRef(chargerId, secondaryKey, record.startRef)
-        : store.findTransactionLinkByPrimaryId(chargerId, secondaryKey, ref);
-    if (record.startRef === null && record.txRef !== null && this.#o.version === '1.6' && link?.secondaryTxId == null) {
-      this.#log.warn({ action: record.action, transaction: record.txRef }, 'no transactionId of this secondary is known for this transaction: sent as the primary knows it');
-    }
-    return {
-      idTagOverride: this.#idTagOverride,
-      remoteStartIdTag: link?.idTag ?? undefined,
-      secondaryTxId: link?.secondaryTxId ?? undefined,
-    };
-  }
-
-  #answerTimedOut(id: string): void {
-    if (this.#inFlight?.id !== id) return;
-    const { entry } = this.#inFlight;
-    this.#inFlight = undefined;
-    this.#log.debug({ action: entry?.record.action ?? 'BootNotification', attempt: entry?.attempts }, 'secondary did not answer in time');
-    // The next pump resends it, or skips it once it has had all its attempts.
-    this.#pump();
-  }
-
-  /** Removes the head entry: answered, or given up on. */
-  #finish(entry: QueuedEntry, how: 'answered' | 'skipped'): void {
-    if (this.#queue[0] === entry) this.#queue.shift();
-    this.#o.store.deleteOutbox(this.#o.chargerId, this.#o.secondaryKey, entry.record.seq);
-    if (how === 'skipped') {
-      this.#o.counters.mirrorSkipped += 1;
-      this.#log.warn({ action: entry.record.action, attempts: entry.attempts }, 'secondary never answered: message skipped');
-    }
+  get closed(): Promise<void> {
+    // The writes are awaited after the socket is gone: an answer that crossed our close frame acks
+    // its entry then, and the next owner of this outbox must see that ack.
+    return this.#upstream.closed
+      .then(() => Promise.all([this.#outbox.settled(), this.#book.settled()]))
+      .then(() => this.#outbox.close());
   }
 
   #onFrame(data: Buffer, isBinary: boolean): void {
-    const head = isBinary ? undefined : scanFrameHead(data);
-    if (head?.type === MessageType.CallResult || head?.type === MessageType.CallError) {
-      this.#onAnswer(head.id, head.type, data);
-      return;
-    }
-    if (head?.type === MessageType.Call) {
-      this.#onSecondaryCall(data);
-      return;
-    }
-    this.#o.counters.secondaryInvalidFrames += 1;
-    const parsed = isBinary ? undefined : parseFrame(data);
-    this.#log.warn({ binary: isBinary, bytes: data.length, reason: parsed?.ok === false ? parsed.error.reason : 'unreadable' }, 'secondary sent an invalid frame: ignored');
-    if (parsed?.ok === false && parsed.error.messageType === MessageType.Call) {
-      this.#answer(this.#callError(parsed.error.messageId ?? '-1', 'format-violation', parsed.error.message));
-    }
-  }
-
-  #onAnswer(id: string, type: number, data: Buffer): void {
-    if (this.#inFlight?.id !== id) {
-      this.#log.debug({ id }, 'secondary answered a message not in flight: ignored');
-      return;
-    }
-    const { entry, timer } = this.#inFlight;
-    clearTimeout(timer);
-    this.#inFlight = undefined;
-    if (entry !== undefined) {
-      this.#finish(entry, 'answered');
-      if (type === MessageType.CallResult) this.#contain('learning from an answer', () => this.#learnFromResult(entry.record, data));
-      else this.#log.info({ action: entry.record.action }, 'secondary answered with a CALLERROR');
-    }
-    this.#pump();
-  }
-
-  /** Transaction bookkeeping from a secondary's CALLRESULT. */
-  #learnFromResult(record: OutboxRecord, data: Buffer): void {
-    const { store, chargerId, secondaryKey, version } = this.#o;
-    if (record.startRef !== null && version === '1.6') {
-      const parsed = parseFrame(data);
-      if (!parsed.ok || parsed.frame.type !== MessageType.CallResult) return;
-      const secondaryTxId = primaryTransactionIdFromStartResult(parsed.frame.payload);
-      if (secondaryTxId !== undefined) store.setSecondaryTransactionId(chargerId, secondaryKey, record.startRef, secondaryTxId);
-    } else if (record.startRef === null && record.txRef !== null && record.priority === 'transaction') {
-      // The transaction's end reached this secondary: its link is no longer needed.
-      const link = store.findTransactionLinkByPrimaryId(chargerId, secondaryKey, record.txRef);
-      if (link !== undefined) store.deleteTransactionLink(chargerId, secondaryKey, link.startRef);
-    }
-  }
-
-  #onSecondaryCall(data: Buffer): void {
-    const parsed = parseFrame(data);
-    if (!parsed.ok) {
-      this.#answer(this.#callError(parsed.error.messageId ?? '-1', 'format-violation', parsed.error.message));
-      return;
-    }
-    if (parsed.frame.type !== MessageType.Call) return;
-    const call = parsed.frame;
-    const decision = decideSecondaryCall(this.#o.version, call);
-    switch (decision.kind) {
-      case 'forward-to-charger':
-        this.#log.info({ action: call.action }, 'secondary command forwarded to the charger');
-        this.#o.gate.submit({
-          call,
-          deliver: (answer) => this.#answer(answer),
-          fail: (reason) => this.#answer(this.#gateFailure(call, reason)),
-        });
-        return;
-      case 'accept-remote-start':
-        this.#o.store.savePendingIdTag(this.#o.chargerId, this.#o.secondaryKey, decision.pendingIdTag);
-        this.#log.info({ action: call.action }, 'secondary remote start acknowledged locally; its idTag goes into the next transaction start');
-        this.#answer(serializeFrame({ type: MessageType.CallResult, id: call.id, payload: decision.response }));
-        return;
-      case 'reject':
-        this.#log.info({ action: call.action }, 'secondary command refused: secondaries may only read the charger');
-        this.#answer(serializeFrame({ type: MessageType.CallError, id: call.id, errorCode: decision.errorCode, errorDescription: decision.description, errorDetails: {} }));
-        return;
-    }
-  }
-
-  #gateFailure(call: CallFrame, reason: GateFailure): string {
-    const description =
-      reason === 'timeout'
-        ? `the charger did not answer within ${this.#o.timing.answerTimeoutMs} ms`
-        : reason === 'busy'
-          ? 'too many commands waiting for the charger'
-          : 'the charger is not connected';
-    return this.#callError(call.id, 'generic-error', description);
-  }
-
-  #callError(id: string, kind: Parameters<typeof errorCodeFor>[1], description: string): string {
-    const frame: Frame = { type: MessageType.CallError, id, errorCode: errorCodeFor(this.#o.version, kind), errorDescription: description, errorDetails: {} };
-    return serializeFrame(frame);
-  }
-
-  /** Sends the secondary an answer to its own CALL; lost if it has gone, like any answer on a dead link. */
-  #answer(text: string): void {
-    if (this.#leg?.send(text, false) !== true) this.#log.debug('secondary gone before its command was answered');
-  }
-
-  #bindRemoteStart(call: MirroredCall): void {
-    const { store, chargerId, secondaryKey, version } = this.#o;
-    const pending = store.takePendingIdTag(chargerId, secondaryKey);
-    const startRef = call.startRef;
-    if (startRef === null) return;
-    // 1.6 always needs a link (primary id → this secondary's id); 2.x only to carry a remote-start idToken.
-    if (version === '1.6' || pending !== undefined) {
-      store.putTransactionLink(chargerId, secondaryKey, {
-        startRef,
-        primaryTxId: version === '1.6' ? null : startRef,
-        secondaryTxId: null,
-        idTag: pending ?? null,
+    const { kind, head } = classifyFrame(data, isBinary);
+    const id = head?.id ?? '';
+    const looksLikeCall = kind === 'invalid' && !isBinary && looksLikeMalformedCall(data);
+    const answersDelivery = (kind === 'callresult' || kind === 'callerror') && this.#delivery.isInFlight(id);
+    const facts = answersDelivery ? ANSWERS_DELIVERY : looksLikeCall ? LOOKS_LIKE_CALL : MIRRORING;
+    const actions = routeFrame('secondary', kind, facts);
+    if (channels.frameRouted.hasSubscribers) {
+      channels.frameRouted.publish({
+        chargerId: this.#o.chargerId,
+        source: 'secondary',
+        secondary: this.label,
+        type: kind,
+        action: head?.action,
+        bytes: data.length,
+        actions: actions.map((action) => action.kind),
       });
     }
+    for (const action of actions) {
+      switch (action.kind) {
+        case 'ack-delivery':
+          if (head !== undefined) this.#delivery.answered(head.id, head.type, data);
+          break;
+        case 'secondary-command':
+          this.#commands.handle(data);
+          break;
+        case 'refuse-malformed-call':
+          this.#commands.refuseMalformed(data);
+          break;
+        case 'discard':
+          if (action.reason === 'secondary-invalid') {
+            this.#o.counters.secondaryInvalidFrames += 1;
+            this.#log.warn({ binary: isBinary, bytes: data.length }, 'secondary sent an invalid frame: ignored');
+          } else if (action.reason === 'secondary-stray-answer') {
+            this.#log.debug({ id }, 'secondary answered a message not in flight: ignored');
+          } else {
+            this.#o.counters.secondaryDiscardedFrames += 1;
+            this.#log.warn({ type: kind, action: head?.action }, 'secondary sent a frame the charger must not receive: dropped');
+          }
+          break;
+        default:
+          // The table sends nothing else from a secondary; a new action must be handled here first.
+          this.#log.error({ action: action.kind }, 'routing action not handled for a secondary frame');
+      }
+    }
   }
 
-  #dropOne(): void {
-    // Never the head while it is in flight; the oldest droppable first, else the oldest.
-    const first = this.#inFlight?.entry === this.#queue[0] && this.#inFlight !== undefined ? 1 : 0;
-    let index = this.#queue.findIndex((entry, i) => i >= first && entry.record.priority === 'droppable');
-    if (index === -1) index = first;
-    const [dropped] = this.#queue.splice(index, 1);
-    if (dropped === undefined) return;
-    if (dropped.persisted) this.#o.store.deleteOutbox(this.#o.chargerId, this.#o.secondaryKey, dropped.record.seq);
-    this.#o.counters.mirrorDropped += 1;
-    this.#log.warn(
-      { action: dropped.record.action, priority: dropped.record.priority, limit: this.#o.timing.queueLimit },
-      'secondary outbox full: oldest message dropped',
+  /** Says how much an earlier session (or process) left for this secondary. */
+  #reportBacklog(): void {
+    this.#o.store.stats({ chargerId: this.#o.chargerId, secondaryKey: this.#o.secondaryKey }).then(
+      (stats) => {
+        channels.outboxBacklog.publish({ chargerId: this.#o.chargerId, secondary: this.label, ...stats });
+        if (stats.messages > 0) this.#log.info({ backlog: stats.messages, bytes: stats.bytes }, 'secondary backlog waiting');
+      },
+      (error: unknown) => this.#log.debug({ err: error }, 'secondary backlog size unknown: the store cannot be read yet'),
     );
   }
+
+  #dropped(entry: { seq: number; action: string; priority: string; bytes: number }, reason: DropReason): void {
+    if (reason === 'queue-full') {
+      this.#o.counters.mirrorDropped += 1;
+      this.#log.warn(
+        { action: entry.action, priority: entry.priority, limit: this.#limits.maxMessages, max_bytes: this.#limits.maxBytes },
+        'secondary outbox full: oldest message dropped',
+      );
+    } else {
+      this.#o.counters.mirrorLost += 1;
+    }
+    channels.outboxDropped.publish({ chargerId: this.#o.chargerId, secondary: this.label, seq: entry.seq, action: entry.action, bytes: entry.bytes, reason });
+  }
+
+  #givenUp(record: OutboxRecord, reason: 'max-attempts' | 'unsendable', attempts: number): void {
+    if (reason === 'max-attempts') {
+      this.#o.counters.mirrorSkipped += 1;
+      this.#log.warn({ action: record.action, attempts }, SKIPPED);
+    } else {
+      this.#o.counters.mirrorUnsendable += 1;
+      this.#log.warn({ action: record.action }, 'message cannot be prepared for this secondary: skipped');
+    }
+    channels.outboxDropped.publish({ chargerId: this.#o.chargerId, secondary: this.label, seq: record.seq, action: record.action, bytes: record.bytes, reason });
+  }
+
+  #publishOutbox(channel: typeof channels.outboxAcked, record: OutboxRecord): void {
+    if (!channel.hasSubscribers) return;
+    channel.publish({ chargerId: this.#o.chargerId, secondary: this.label, seq: record.seq, action: record.action, bytes: record.bytes });
+  }
+
+  #state(state: LinkStateName, reason?: string): void {
+    channels.linkState.publish({ chargerId: this.#o.chargerId, secondary: this.label, state, reason });
+  }
+}
+
+/** A malformed frame that still reads as a CALL with an id: worth a CALLERROR rather than silence. */
+function looksLikeMalformedCall(data: Buffer): boolean {
+  const parsed = parseFrame(data);
+  return !parsed.ok && parsed.error.messageType === MessageType.Call;
 }

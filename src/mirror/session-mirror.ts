@@ -1,10 +1,21 @@
-import { randomUUID } from 'node:crypto';
+/**
+ * Everything one charger session does for its secondaries, carried out after the
+ * frame has been forwarded (the routing table's order): stores each charger CALL
+ * and SEND for every secondary link, watches the primary's traffic for what the
+ * mirror must learn (its outstanding CALL, its transaction ids), and routes the
+ * charger's answers to secondaries' commands through the call gate.
+ *
+ * Nothing here blocks: store writes are asynchronous, and a failure is contained
+ * (logged, counted) before it could reach the charger ↔ primary path.
+ */
+import { createHash } from 'node:crypto';
 import type { Logger } from '../logging/logger.js';
 import type { SecondaryConfig } from '../config/schema.js';
 import type { Keepalive } from '../links/keepalive.js';
 import type { OcppVersion } from '../ocpp/error-codes.js';
 import { MessageType, parseFrame } from '../ocpp/frame.js';
-import { scanFrameHead, type FrameHead } from '../ocpp/scan.js';
+import { scanFrameHeadWithBody, type FrameHead } from '../ocpp/scan.js';
+import type { FrameKind, RouteAction, RouteFacts } from '../routing/route-frame.js';
 import {
   classifyChargerCall,
   isBootNotification,
@@ -17,7 +28,9 @@ import type { MirrorStore } from '../store/store.js';
 import { CallGate } from './call-gate.js';
 import type { MirrorCounters } from './counters.js';
 import { contain } from './contain.js';
-import { SecondaryLink, type MirrorTiming } from './secondary-link.js';
+import type { LeaseHandle } from './lease-keeper.js';
+import type { MemoryBudget } from './memory-budget.js';
+import { SecondaryLink, type MirroredMessage, type MirrorTiming } from './secondary-link.js';
 
 export interface SessionMirrorOptions {
   readonly chargerId: string;
@@ -27,6 +40,8 @@ export interface SessionMirrorOptions {
   readonly chargerAuthorization: string | undefined;
   readonly secondaries: readonly SecondaryConfig[];
   readonly store: MirrorStore;
+  readonly budget: MemoryBudget;
+  readonly lease: LeaseHandle;
   readonly keepalive: Keepalive;
   readonly log: Logger;
   readonly counters: MirrorCounters;
@@ -36,10 +51,10 @@ export interface SessionMirrorOptions {
 }
 
 /**
- * How long a new session waits for the session it replaces to let go of the
- * secondaries (its sockets closed, an in-flight answer recorded) before loading
- * the same backlogs: long enough for a close handshake, short enough that a
- * secondary ignoring our close frame cannot stall the mirror.
+ * How long a new session waits for the session it replaces to close its secondary
+ * sockets (an in-flight answer recorded) before delivering the same outboxes: long
+ * enough for a close handshake, short enough that a secondary ignoring our close
+ * frame cannot stall the mirror. Its store writes are always waited for.
  */
 export const HANDOVER_MAX_WAIT_MS = 2_000;
 
@@ -48,18 +63,13 @@ const MAX_PENDING_STARTS = 64;
 
 const UNCLASSIFIED: ChargerCallInfo = { priority: 'droppable', role: 'none', txId: null, carriesIdTag: false };
 
-/**
- * Everything one charger session does for its secondaries: mirrors each charger
- * CALL to every secondary link, watches the primary's traffic for what the
- * mirror must learn (its outstanding CALL, its transaction ids), and routes the
- * charger's answers to secondaries' commands through the call gate.
- */
 export class SessionMirror {
   readonly #o: SessionMirrorOptions;
   readonly #gate: CallGate;
   readonly #links: SecondaryLink[];
   /** 1.6: charger StartTransaction message id → the startRef its mirrors carry. */
   readonly #pendingStarts = new Map<string, string>();
+  #closed = false;
 
   constructor(options: SessionMirrorOptions) {
     this.#o = options;
@@ -75,7 +85,9 @@ export class SessionMirror {
           secondary,
           secondaryKey: secondaryStoreKey(secondary),
           store: options.store,
+          budget: options.budget,
           gate: this.#gate,
+          lease: options.lease,
           keepalive: options.keepalive,
           log: options.log,
           counters: options.counters,
@@ -87,10 +99,13 @@ export class SessionMirror {
   /** Starts every link; after `previous` (the mirror of a replaced session) has let go, if given. */
   start(previous?: SessionMirror): void {
     const after = previous === undefined ? Promise.resolve() : previous.handedOver();
-    for (const link of this.#links) contain(this.#o.log, this.#o.counters, 'starting a secondary link', () => link.start(after), undefined);
+    for (const link of this.#links) this.#contain('starting a secondary link', () => link.start(after), undefined);
   }
 
-  /** Settles when this (closing) mirror's links are closed, or after HANDOVER_MAX_WAIT_MS at most. */
+  /**
+   * Settles when this (closing) mirror has let go: its store writes done, and its
+   * sockets closed or HANDOVER_MAX_WAIT_MS passed.
+   */
   handedOver(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {
@@ -99,42 +114,78 @@ export class SessionMirror {
     return Promise.race([this.closed, deadline]).finally(() => clearTimeout(timer));
   }
 
-  /**
-   * Sees a frame from the charger before it goes to the primary. Returns true
-   * when the frame answers a secondary's command: it was delivered to that
-   * secondary and must not reach the primary.
-   */
-  fromCharger(data: Buffer, isBinary: boolean): boolean {
-    return contain(this.#o.log, this.#o.counters, 'mirroring a charger frame', () => this.#fromCharger(data, isBinary), false);
+  /** The routing table's facts about a frame from the charger. */
+  chargerFacts(kind: FrameKind, head: FrameHead | undefined): RouteFacts {
+    const isAnswer = head !== undefined && (kind === 'callresult' || kind === 'callerror');
+    return {
+      mirroring: true,
+      answersProxyCall: isAnswer && this.#gate.isInFlight(head.id),
+      answersExpiredProxyCall: isAnswer && this.#gate.isExpired(head.id),
+      answersDelivery: false,
+      looksLikeCall: false,
+    };
   }
 
-  /** Sees a frame from the primary before it goes to the charger. */
-  fromPrimary(data: Buffer, isBinary: boolean): void {
-    contain(this.#o.log, this.#o.counters, 'observing a primary frame', () => this.#fromPrimary(data, isBinary), undefined);
-  }
-
-  #fromCharger(data: Buffer, isBinary: boolean): boolean {
-    if (isBinary) return false;
-    const head = scanFrameHead(data);
-    if (head === undefined) return false;
-    if (head.type === MessageType.Call) {
-      this.#mirror(head, data);
-      return false;
-    }
-    if (head.type === MessageType.CallResult || head.type === MessageType.CallError) {
-      return this.#gate.chargerAnswered(head.id, data);
-    }
-    return false;
-  }
-
-  #fromPrimary(data: Buffer, isBinary: boolean): void {
-    if (isBinary) return;
-    const head = scanFrameHead(data);
+  /** Carries out one routing action (never 'forward': the session does that first). Never throws. */
+  carryOut(action: RouteAction, head: FrameHead | undefined, data: Buffer): void {
     if (head === undefined) return;
-    if (head.type === MessageType.Call) {
-      this.#gate.primaryCallSent(head.id);
-      return;
+    this.#contain(`carrying out ${action.kind}`, () => this.#carryOut(action, head, data), undefined);
+  }
+
+  #carryOut(action: RouteAction, head: FrameHead, data: Buffer): void {
+    switch (action.kind) {
+      case 'mirror-call':
+        this.#mirror(head, data, 'call');
+        return;
+      case 'mirror-send':
+        this.#mirror(head, data, 'send');
+        return;
+      case 'hold-gate':
+        this.#gate.primaryCallSent(head.id);
+        return;
+      case 'release-gate':
+        this.#gate.chargerAnswered(head.id);
+        return;
+      case 'answer-secondary-command':
+        this.#gate.deliverAnswer(head.id, data);
+        return;
+      case 'learn-primary-answer':
+        this.#learnFromPrimary(head, data);
+        return;
+      case 'discard':
+        this.#gate.forgetExpired(head.id);
+        this.#o.counters.lateChargerAnswers += 1;
+        this.#o.log.debug({ id: head.id }, 'charger answered a secondary command after its timeout: dropped');
+        return;
+      default:
+        this.#o.log.error({ action: action.kind }, 'routing action not handled for a charger or primary frame');
     }
+  }
+
+  /** The charger session ended: fail pending commands, stop every link, let go of the lease; idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#gate.close();
+    for (const link of this.#links) link.close();
+    void this.closed.then(() => this.#o.lease.release());
+  }
+
+  terminate(): void {
+    this.close();
+    for (const link of this.#links) link.terminate();
+  }
+
+  /** Settles when every secondary socket has closed and every store write is done. */
+  get closed(): Promise<void> {
+    return Promise.all(this.#links.map((link) => link.closed)).then(() => undefined);
+  }
+
+  #contain<T>(what: string, work: () => T, fallback: T): T {
+    return contain(this.#o.log, this.#o.counters, what, work, fallback);
+  }
+
+  #learnFromPrimary(head: FrameHead, data: Buffer): void {
     if (this.#pendingStarts.size === 0) return;
     const startRef = this.#pendingStarts.get(head.id);
     if (startRef === undefined) return;
@@ -143,41 +194,30 @@ export class SessionMirror {
     const parsed = parseFrame(data);
     if (!parsed.ok || parsed.frame.type !== MessageType.CallResult) return;
     const primaryTxId = primaryTransactionIdFromStartResult(parsed.frame.payload);
-    if (primaryTxId !== undefined) this.#o.store.setPrimaryTransactionId(this.#o.chargerId, startRef, primaryTxId);
+    if (primaryTxId === undefined) return;
+    for (const link of this.#links) link.primaryAnsweredStart(startRef, primaryTxId);
   }
 
-  /** The charger session ended: fail pending commands, stop every link; idempotent. */
-  close(): void {
-    this.#gate.close();
-    for (const link of this.#links) link.close();
-  }
-
-  terminate(): void {
-    this.#gate.close();
-    for (const link of this.#links) link.terminate();
-  }
-
-  /** Settles when every secondary socket has closed. */
-  get closed(): Promise<void> {
-    return Promise.all(this.#links.map((link) => link.closed)).then(() => undefined);
-  }
-
-  #mirror(head: FrameHead, data: Buffer): void {
+  #mirror(head: FrameHead, data: Buffer, kind: 'call' | 'send'): void {
     const action = head.action ?? '';
     const frame = data.toString('utf8');
     let info = UNCLASSIFIED;
     // Only transaction messages are ever parsed here; everything else is mirrored as raw bytes.
-    if (needsClassification(action, frame)) {
+    if (kind === 'call' && needsClassification(action, frame)) {
       const parsed = parseFrame(frame);
       if (parsed.ok && parsed.frame.type === MessageType.Call) info = classifyChargerCall(this.#o.version, parsed.frame);
     }
-    if (isBootNotification(action)) this.#o.store.saveLastBoot(this.#o.chargerId, frame);
+    if (kind === 'call' && isBootNotification(action)) {
+      this.#o.store.saveLastBoot(this.#o.chargerId, frame).catch((error: unknown) => {
+        this.#o.log.warn({ err: error }, 'last BootNotification could not be stored');
+      });
+    }
 
     let startRef: string | null = null;
     let txRef: string | null = null;
     if (info.role === 'start') {
       if (this.#o.version === '1.6') {
-        startRef = randomUUID();
+        startRef = startReference(this.#o.chargerId, frame);
         this.#rememberStart(head.id, startRef);
       } else {
         startRef = info.txId;
@@ -185,9 +225,9 @@ export class SessionMirror {
     } else if (info.role === 'stop' || info.role === 'update') {
       txRef = info.txId;
     }
-    const call = { frame, id: head.id, action, priority: info.priority, role: info.role, startRef, txRef };
-    // One link failing (its store writes, say) must not cost the others their copy.
-    for (const link of this.#links) contain(this.#o.log, this.#o.counters, 'queueing a mirrored call', () => link.enqueue(call), undefined);
+    const message: MirroredMessage = { frame, id: head.id, action, kind, priority: info.priority, role: info.role, startRef, txRef };
+    // One link failing must not cost the others their copy.
+    for (const link of this.#links) this.#contain('storing a mirrored message', () => link.enqueue(message), undefined);
   }
 
   #rememberStart(messageId: string, startRef: string): void {
@@ -197,4 +237,15 @@ export class SessionMirror {
     }
     this.#pendingStarts.set(messageId, startRef);
   }
+}
+
+/**
+ * 1.6: the proxy's reference for a transaction start, from the start's content (not its message
+ * id): a StartTransaction the charger resends, under the same id or a new one, is the same
+ * transaction to every secondary, and keeps one link.
+ */
+export function startReference(chargerId: string, frame: string): string {
+  const head = scanFrameHeadWithBody(frame);
+  const payload = head === undefined ? frame : frame.slice(head.bodyStart);
+  return createHash('sha256').update(chargerId).update('\0').update(payload).digest('hex').slice(0, 32);
 }

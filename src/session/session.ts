@@ -5,6 +5,11 @@ import type { Keepalive } from '../links/keepalive.js';
 import { Leg, type LegHandlers } from '../links/leg.js';
 import type WebSocket from 'ws';
 import type { SessionMirror } from '../mirror/session-mirror.js';
+import { channels } from '../diagnostics/channels.js';
+import { classifyFrame, NO_FACTS, routeFrame, type RouteFacts } from '../routing/route-frame.js';
+
+/** Facts for the primary's frames when mirroring: the table needs nothing else to route them. */
+const MIRRORING: RouteFacts = { ...NO_FACTS, mirroring: true };
 
 export const SessionState = {
   Open: 'open',
@@ -61,6 +66,7 @@ export class ChargerSession {
     this.#charger = new Leg('charger', options.charger, this.#handlers, options.keepalive);
     this.#primary = new Leg('primary', options.primary, this.#handlers, options.keepalive);
     this.#mirror = options.createMirror?.((text) => this.#charger.send(text, false));
+    channels.sessionStarted.publish({ chargerId: this.identity, protocol: this.subprotocol });
   }
 
   /** The secondaries this session mirrors to (empty without secondaries). */
@@ -103,25 +109,50 @@ export class ChargerSession {
     this.#primary.terminate();
   }
 
+  /** To the other side of the charger ↔ primary pair, exactly as received. */
+  #forward(from: Leg, data: Buffer, isBinary: boolean): void {
+    const target = from === this.#charger ? this.#primary : this.#charger;
+    if (!target.send(data, isBinary, from)) {
+      // The other side is already closing: its close event ends this session;
+      // a direct connection would have lost this frame the same way.
+      this.#log.warn({ from: from.name, bytes: data.length }, 'frame dropped: the other side is closing');
+    }
+  }
+
   readonly #handlers: LegHandlers = {
     onFrame: (leg, data, isBinary) => {
-      const toPrimary = leg === this.#charger;
+      const fromCharger = leg === this.#charger;
       if (this.#logFrames) {
         this.#log.debug(
           { message: describeFrame(data, isBinary, this.#logMaxMessageLength) },
-          toPrimary ? 'charger → proxy' : 'primary → proxy',
+          fromCharger ? 'charger → proxy' : 'primary → proxy',
         );
       }
-      if (this.#mirror !== undefined) {
-        if (!toPrimary) this.#mirror.fromPrimary(data, isBinary);
-        // An answer to a secondary's command went to that secondary; the primary never sees it.
-        else if (this.#mirror.fromCharger(data, isBinary)) return;
+      const mirror = this.#mirror;
+      if (mirror === undefined && !channels.frameRouted.hasSubscribers) {
+        // Nothing to decide: without secondaries every frame goes straight across.
+        this.#forward(leg, data, isBinary);
+        return;
       }
-      const target = toPrimary ? this.#primary : this.#charger;
-      if (!target.send(data, isBinary, leg)) {
-        // The other side is already closing: its close event ends this session;
-        // a direct connection would have lost this frame the same way.
-        this.#log.warn({ from: leg.name, bytes: data.length }, 'frame dropped: the other side is closing');
+      // Routing reads the frame's head only; the payload is never parsed on this path.
+      const { kind, head } = classifyFrame(data, isBinary);
+      const source = fromCharger ? 'charger' : 'primary';
+      const facts = mirror === undefined ? NO_FACTS : fromCharger ? mirror.chargerFacts(kind, head) : MIRRORING;
+      const actions = routeFrame(source, kind, facts);
+      // The table puts 'forward' first: the other side has the frame before any mirror work starts.
+      for (const action of actions) {
+        if (action.kind === 'forward') this.#forward(leg, data, isBinary);
+        else mirror?.carryOut(action, head, data);
+      }
+      if (channels.frameRouted.hasSubscribers) {
+        channels.frameRouted.publish({
+          chargerId: this.identity,
+          source,
+          type: kind,
+          action: head?.action,
+          bytes: data.length,
+          actions: actions.map((action) => action.kind),
+        });
       }
     },
 
@@ -144,6 +175,7 @@ export class ChargerSession {
         const mirrorClosed = this.#mirror?.closed ?? Promise.resolve();
         void mirrorClosed.then(() => {
           this.#state = SessionState.Closed;
+          channels.sessionEnded.publish({ chargerId: this.identity, protocol: this.subprotocol });
           this.#resolveEnded();
         });
       }

@@ -19,5 +19,10 @@ export const EXPECTED_DEFAULTS = {
   secondary_answer_timeout_ms: 30_000,
   secondary_max_attempts: 3,
   secondary_queue_limit: 10_000,
+  secondary_queue_max_bytes: 16 * 1024 * 1024,
+  store_commit_interval_ms: 5,
+  store_retention_days: 30,
+  mirror_memory_max_bytes: 64 * 1024 * 1024,
+  lease_ttl_ms: 10_000,
   workers: 1,
 } as const;

@@ -107,7 +107,7 @@ describe('a proxy killed with SIGKILL and restarted on the same DATA_DIR', () =>
     const charger = await connectRawCharger(`ws://127.0.0.1:${second.port}/${CHARGER_ID}`);
     const afterCrash = [ocpp16.meterValues('c-mv2', PRIMARY_TX), ocpp16.stopTransaction('c-stop', PRIMARY_TX)];
     for (const call of afterCrash) await exchange(charger, call);
-    expect(second.lines.find((line) => line.msg === 'secondary backlog loaded')).toMatchObject({ backlog: beforeCrash.length });
+    expect(second.lines.find((line) => line.msg === 'secondary backlog waiting')).toMatchObject({ backlog: beforeCrash.length });
 
     const secondary = await startRawCsmsOnPort(secondaryPort, { answer: answers16(SECONDARY_TX) });
     const session = [...beforeCrash, ...afterCrash];
@@ -155,5 +155,38 @@ describe('a proxy killed with SIGKILL and restarted on the same DATA_DIR', () =>
     expect(replayed?.[1]).not.toBe(bootCall.id);
     expect(rest).toEqual([...beforeCrash, stop].map((call) => mirroredAs(call, TX_IDS)));
     await expect.poll(() => outboxActions(dataDir), POLL).toEqual([]);
+  });
+
+  it('loses nothing of a handover: a charger reconnects while its old secondary link is slow to close, and the proxy is killed within 2 s', async () => {
+    // Regression (core issue, measured defect 3): the new session kept its messages in memory while the old
+    // link let go, so a crash in that window lost every one of them for the secondary.
+    const primary = await startRawCsms({ answer: answers16(PRIMARY_TX) });
+    const secondaryPort = await freePort();
+    const { configFile, env } = setUp(primary, secondaryPort);
+    const secondary = await startRawCsmsOnPort(secondaryPort, { answer: answers16(SECONDARY_TX) });
+
+    const first = await runProxy(configFile, env);
+    const oldCharger = await connectRawCharger(`ws://127.0.0.1:${first.port}/${CHARGER_ID}`);
+    const bootCall = ocpp16.boot('h-boot');
+    await exchange(oldCharger, bootCall);
+    expect(await receivedExactly(secondary, 1)).toEqual([bootCall.text]);
+    // The old secondary link stops reading: our close frame sits unread, the handover waits (up to 2 s).
+    const oldLink = secondary.peers.at(-1);
+    oldLink?.socket.pause();
+
+    const charger = await connectRawCharger(`ws://127.0.0.1:${first.port}/${CHARGER_ID}`);
+    const heartbeats = Array.from({ length: 50 }, (_, i) => ocpp16.heartbeat(`h-${i}`));
+    const started = performance.now();
+    for (const call of heartbeats) await exchange(charger, call);
+    await sigkill(first);
+    // Killed inside the handover window, or the test proves nothing.
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(receivedTexts(secondary)).toEqual([bootCall.text]);
+
+    const second = await runProxy(configFile, env);
+    await connectRawCharger(`ws://127.0.0.1:${second.port}/${CHARGER_ID}`);
+    const [replayed, ...rest] = (await receivedExactly(secondary, 1 + 1 + heartbeats.length)).slice(1);
+    expect(JSON.parse(replayed ?? '[]')).toEqual([2, expect.any(String), 'BootNotification', bootCall.payload]);
+    expect(rest).toEqual(heartbeats.map((call) => call.text));
   });
 });

@@ -1,0 +1,191 @@
+/**
+ * An upstream WebSocket that stays up for as long as its owner wants it: dials,
+ * and after a refusal, a failure or a drop, dials again with jittered exponential
+ * backoff. The backoff resets only once a connection has stayed up for
+ * `stableAfterMs`: a peer that accepts and then closes on every message is retried
+ * ever more slowly, never every base delay for ever (a livelock found in review).
+ *
+ * It carries frames, nothing else: what they mean is its owner's business
+ * (delivery, commands). The primary's leg is dialled once at admission with the
+ * same `dial()` and `Leg`.
+ */
+import { backoffDelay } from './backoff.js';
+import { CloseCode } from './close-codes.js';
+import { dial } from './dial.js';
+import type { Keepalive } from './keepalive.js';
+import { Leg, type LegHandlers } from './leg.js';
+
+export interface UpstreamTiming {
+  readonly connectTimeoutMs: number;
+  readonly reconnectDelayMs: number;
+  readonly reconnectMaxDelayMs: number;
+  /** A connection that lasted this long resets the backoff. */
+  readonly stableAfterMs: number;
+  readonly maxPayload: number;
+  readonly perMessageDeflate: boolean;
+}
+
+export interface UpstreamTarget {
+  readonly url: string;
+  readonly subprotocols: readonly string[];
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export type UpstreamState = 'idle' | 'connecting' | 'open' | 'waiting' | 'closed';
+
+export interface UpstreamEvents {
+  /** Connected; frames flow from now on. */
+  onOpen(leg: Leg, subprotocol: string): void;
+  onFrame(data: Buffer, isBinary: boolean): void;
+  /** Lost after being open; a reconnect is already scheduled unless the link was closed. */
+  onDisconnect(code: number, reason: string): void;
+  /** A dial failed (refused, unreachable, timeout) or the link dropped; `retryInMs` until the next dial. */
+  onWaiting(why: string, detail: Readonly<Record<string, unknown>>, retryInMs: number, failures: number): void;
+  onError(error: Error & { code?: string }): void;
+}
+
+export class UpstreamLink {
+  readonly #target: UpstreamTarget;
+  readonly #timing: UpstreamTiming;
+  readonly #keepalive: Keepalive;
+  readonly #events: UpstreamEvents;
+  #state: UpstreamState = 'idle';
+  #leg: Leg | undefined;
+  #abortDial: AbortController | undefined;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  /** Failures since the last stable connection: drives the backoff. */
+  #failures = 0;
+  #openedAt = 0;
+  #closedWaiters: (() => void)[] = [];
+
+  constructor(target: UpstreamTarget, timing: UpstreamTiming, keepalive: Keepalive, events: UpstreamEvents) {
+    this.#target = target;
+    this.#timing = timing;
+    this.#keepalive = keepalive;
+    this.#events = events;
+  }
+
+  get state(): UpstreamState {
+    return this.#state;
+  }
+
+  /** The open socket's leg, if any. */
+  get leg(): Leg | undefined {
+    return this.#leg;
+  }
+
+  get failures(): number {
+    return this.#failures;
+  }
+
+  /** Starts dialling; no effect unless idle. */
+  start(): void {
+    if (this.#state !== 'idle') return;
+    this.#connect();
+  }
+
+  /**
+   * The owner counts something as a failure of the link although the socket is
+   * up (a message it cannot take): the next reconnect waits longer.
+   */
+  countFailure(): void {
+    this.#failures += 1;
+  }
+
+  /** Closes for good (idempotent); `closed` settles once the socket is gone. */
+  close(code: number = CloseCode.GoingAway, reason = 'charger disconnected'): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    clearTimeout(this.#reconnectTimer);
+    this.#abortDial?.abort();
+    this.#leg?.close(code, reason);
+    if (this.#leg === undefined) this.#settleClosed();
+  }
+
+  /** Drops the socket at once; the link is closed afterwards. */
+  terminate(): void {
+    this.close();
+    this.#leg?.terminate();
+  }
+
+  /** Settles when the link is closed and its socket (if any) is gone. */
+  get closed(): Promise<void> {
+    if (this.#state === 'closed' && this.#leg === undefined) return Promise.resolve();
+    return new Promise((resolve) => this.#closedWaiters.push(resolve));
+  }
+
+  #settleClosed(): void {
+    for (const resolve of this.#closedWaiters.splice(0)) resolve();
+  }
+
+  #connect(): void {
+    this.#dial().catch((error: unknown) => {
+      // A bug in dialling must not escape into a timer: report it and retry later.
+      this.#events.onError(error instanceof Error ? error : new Error(String(error)));
+      this.#waitAndRetry('upstream dial failed unexpectedly', {});
+    });
+  }
+
+  async #dial(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#state = 'connecting';
+    const abort = new AbortController();
+    this.#abortDial = abort;
+    const outcome = await dial({
+      url: this.#target.url,
+      subprotocols: this.#target.subprotocols,
+      headers: this.#target.headers,
+      timeoutMs: this.#timing.connectTimeoutMs,
+      maxPayload: this.#timing.maxPayload,
+      perMessageDeflate: this.#timing.perMessageDeflate,
+      signal: abort.signal,
+    });
+    this.#abortDial = undefined;
+    if (outcome.kind === 'aborted') return;
+    if (this.#isClosed()) {
+      if (outcome.kind === 'open') outcome.socket.terminate();
+      return;
+    }
+    if (outcome.kind !== 'open') {
+      const detail =
+        outcome.kind === 'refused' ? { status: outcome.status } : outcome.kind === 'unreachable' ? { error: outcome.error.message } : {};
+      this.#waitAndRetry(`secondary ${outcome.kind}`, detail);
+      return;
+    }
+    this.#leg = new Leg('upstream', outcome.socket, this.#handlers, this.#keepalive);
+    this.#state = 'open';
+    this.#openedAt = Date.now();
+    this.#leg.resume();
+    this.#events.onOpen(this.#leg, outcome.subprotocol);
+  }
+
+  /** Read through a method: the state may change while a dial is awaited. */
+  #isClosed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  #waitAndRetry(why: string, detail: Readonly<Record<string, unknown>>): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'waiting';
+    const delayMs = backoffDelay(this.#failures, this.#timing.reconnectDelayMs, this.#timing.reconnectMaxDelayMs);
+    this.#failures += 1;
+    this.#events.onWaiting(why, detail, delayMs, this.#failures);
+    this.#reconnectTimer = setTimeout(() => this.#connect(), delayMs).unref();
+  }
+
+  readonly #handlers: LegHandlers = {
+    onFrame: (_leg, data, isBinary) => this.#events.onFrame(data, isBinary),
+    onClose: (_leg, code, reason) => {
+      this.#leg = undefined;
+      if (this.#state === 'closed') {
+        this.#settleClosed();
+        return;
+      }
+      // Only a connection that lasted resets the backoff (see the module comment).
+      if (Date.now() - this.#openedAt >= this.#timing.stableAfterMs) this.#failures = 0;
+      this.#events.onDisconnect(code, reason);
+      this.#waitAndRetry('secondary disconnected', { code, reason });
+    },
+    onError: (_leg, error) => this.#events.onError(error),
+  };
+}

@@ -1,0 +1,175 @@
+/**
+ * This process's ownership of chargers, held as leases in the store: only the
+ * owner delivers a charger's outboxes and writes its transaction books, and every
+ * such write carries the lease's fencing token, so a stale owner's write is refused
+ * by the store itself. Sessions of one charger in this process share one lease
+ * (a replacement does not hand it over); `workers` siblings and other instances
+ * wait until it is released or has expired.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { channels } from '../diagnostics/channels.js';
+import { backoffDelay } from '../links/backoff.js';
+import type { Logger } from '../logging/logger.js';
+import type { Fence, LeaseGrant, MirrorStore } from '../store/store.js';
+
+/** How often a charger whose lease another owner holds asks again, at most. */
+const ACQUIRE_RETRY_MAX_MS = 2_000;
+const ACQUIRE_RETRY_BASE_MS = 50;
+
+export interface LeaseHandle {
+  /** Resolves once this process holds the charger's lease (at once when it already does). */
+  fence(): Promise<Fence>;
+  /**
+   * Whether the lease is held and has not expired by this process's clock: checked before
+   * every send, so a process that lost its lease stops delivering before another can start.
+   */
+  valid(): boolean;
+  /** This session no longer needs the lease; the last one to let go releases it. Idempotent. */
+  release(): Promise<void>;
+}
+
+interface Held {
+  refs: number;
+  grant: LeaseGrant | undefined;
+  /** Settles with the fence once acquired. */
+  acquired: Promise<Fence>;
+  resolve: (fence: Fence) => void;
+  timer: NodeJS.Timeout | undefined;
+  attempts: number;
+}
+
+/** A name for this process as a lease owner: unique across hosts, processes and restarts. */
+export function processOwnerId(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+}
+
+export class LeaseKeeper {
+  readonly owner: string;
+  readonly #store: MirrorStore;
+  readonly #ttlMs: number;
+  readonly #log: Logger;
+  readonly #held = new Map<string, Held>();
+
+  constructor(store: MirrorStore, owner: string, ttlMs: number, log: Logger) {
+    this.#store = store;
+    this.owner = owner;
+    this.#ttlMs = ttlMs;
+    this.#log = log;
+  }
+
+  /** Chargers whose lease this process holds or wants. */
+  get size(): number {
+    return this.#held.size;
+  }
+
+  hold(chargerId: string): LeaseHandle {
+    let held = this.#held.get(chargerId);
+    if (held === undefined) {
+      let resolve!: (fence: Fence) => void;
+      const acquired = new Promise<Fence>((r) => (resolve = r));
+      held = { refs: 0, grant: undefined, acquired, resolve, timer: undefined, attempts: 0 };
+      this.#held.set(chargerId, held);
+      this.#acquire(chargerId, held);
+    }
+    held.refs += 1;
+    const entry = held;
+    let released = false;
+    return {
+      fence: () => entry.acquired,
+      valid: () => entry.grant !== undefined && entry.grant.expiresAt > Date.now(),
+      release: () => {
+        if (released) return Promise.resolve();
+        released = true;
+        return this.#release(chargerId, entry);
+      },
+    };
+  }
+
+  /** Releases every lease (shutdown). */
+  async close(): Promise<void> {
+    await Promise.all([...this.#held].map(([chargerId, held]) => {
+      held.refs = 1;
+      return this.#release(chargerId, held);
+    }));
+  }
+
+  #acquire(chargerId: string, held: Held): void {
+    this.#store.acquireLease(chargerId, this.owner, this.#ttlMs).then(
+      (grant) => {
+        if (this.#held.get(chargerId) !== held) {
+          // Let go while we were asking: give it back.
+          if (grant !== undefined) void this.#store.releaseLease(chargerId, grant).catch(() => undefined);
+          return;
+        }
+        if (grant === undefined) {
+          if (held.attempts === 0) this.#log.info({ charger: chargerId }, 'charger owned by another process: its mirror waits for the lease');
+          this.#retry(chargerId, held);
+          return;
+        }
+        held.grant = grant;
+        held.attempts = 0;
+        channels.leaseAcquired.publish({ chargerId, owner: this.owner, token: grant.token });
+        held.resolve(grant);
+        this.#scheduleRenew(chargerId, held);
+      },
+      (error: unknown) => {
+        if (held.attempts === 0) this.#log.warn({ err: error, charger: chargerId }, 'lease cannot be taken yet (store unavailable); retrying');
+        this.#retry(chargerId, held);
+      },
+    );
+  }
+
+  #retry(chargerId: string, held: Held): void {
+    const delayMs = backoffDelay(held.attempts, ACQUIRE_RETRY_BASE_MS, Math.min(ACQUIRE_RETRY_MAX_MS, this.#ttlMs));
+    held.attempts += 1;
+    held.timer = setTimeout(() => this.#acquire(chargerId, held), delayMs).unref();
+  }
+
+  #scheduleRenew(chargerId: string, held: Held): void {
+    held.timer = setTimeout(() => this.#renew(chargerId, held), Math.max(1, Math.floor(this.#ttlMs / 3))).unref();
+  }
+
+  #renew(chargerId: string, held: Held): void {
+    const grant = held.grant;
+    if (grant === undefined || this.#held.get(chargerId) !== held) return;
+    this.#store.renewLease(chargerId, grant, this.#ttlMs).then(
+      (renewed) => {
+        if (this.#held.get(chargerId) !== held) return;
+        if (renewed === undefined) {
+          // Expired and taken: the writes of our fence are refused from now on.
+          this.#log.error({ charger: chargerId, token: grant.token }, 'lease on this charger lost to another owner');
+          channels.leaseLost.publish({ chargerId, owner: this.owner, token: grant.token });
+          held.grant = undefined;
+          // Ask again: deliveries wait for the new grant (and its new token).
+          held.acquired = new Promise<Fence>((resolve) => (held.resolve = resolve));
+          this.#acquire(chargerId, held);
+          return;
+        }
+        held.grant = renewed;
+        this.#scheduleRenew(chargerId, held);
+      },
+      (error: unknown) => {
+        // A store that cannot be written for a moment: try again sooner; the lease holds until it expires.
+        this.#log.warn({ err: error, charger: chargerId }, 'lease renewal failed; retrying');
+        held.timer = setTimeout(() => this.#renew(chargerId, held), Math.max(1, Math.floor(this.#ttlMs / 10))).unref();
+      },
+    );
+  }
+
+  async #release(chargerId: string, held: Held): Promise<void> {
+    held.refs -= 1;
+    if (held.refs > 0 || this.#held.get(chargerId) !== held) return;
+    this.#held.delete(chargerId);
+    clearTimeout(held.timer);
+    const grant = held.grant;
+    if (grant === undefined) return;
+    try {
+      await this.#store.releaseLease(chargerId, grant);
+      channels.leaseReleased.publish({ chargerId, owner: this.owner, token: grant.token });
+    } catch (error) {
+      // It expires on its own after the TTL.
+      this.#log.warn({ err: error, charger: chargerId }, 'lease could not be released; it expires on its own');
+    }
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * The process-wide side of mirroring: the durable store, the memory budget, this
+ * process's charger leases, the counters and the store's upkeep (pruning). Each
+ * charger session asks it for a `SessionMirror`. Exists only when secondaries are
+ * configured.
+ */
+import type { Config } from '../config/schema.js';
+import { channels } from '../diagnostics/channels.js';
+import type { Keepalive } from '../links/keepalive.js';
+import type { Logger } from '../logging/logger.js';
+import type { OcppVersion } from '../ocpp/error-codes.js';
+import { openSqliteStore, secondaryStoreKey } from '../store/sqlite-store.js';
+import type { MirrorStore, PruneReport } from '../store/store.js';
+import type { MirrorCounters } from './counters.js';
+import { LeaseKeeper, processOwnerId } from './lease-keeper.js';
+import { MemoryBudget } from './memory-budget.js';
+import type { MirrorTiming } from './secondary-link.js';
+import { SessionMirror } from './session-mirror.js';
+
+/** A link that stayed up this long resets its reconnect backoff (see UpstreamLink). */
+export const LINK_STABLE_AFTER_MS = 60_000;
+/** How often the store is pruned (and once shortly after start). */
+const PRUNE_INTERVAL_MS = 60 * 60_000;
+const FIRST_PRUNE_DELAY_MS = 10_000;
+/** Stopped transaction links stay this long, so that a resent StopTransaction still finds its secondary's id. */
+export const STOPPED_LINK_GRACE_MS = 24 * 60 * 60_000;
+const DAY_MS = 24 * 60 * 60_000;
+
+export interface MirrorServiceOptions {
+  readonly config: Readonly<Config>;
+  readonly log: Logger;
+  readonly counters: MirrorCounters;
+  readonly keepalive: Keepalive;
+  /** A store made by the caller (tests, the benchmark's in-memory reference); else the SQLite file in data_dir. */
+  readonly store?: MirrorStore;
+  /** Overrides for tests (e.g. a shorter stable period). */
+  readonly timing?: Partial<MirrorTiming>;
+}
+
+export interface SessionMirrorRequest {
+  readonly chargerId: string;
+  readonly rawSegment: string;
+  readonly subprotocol: string;
+  readonly version: OcppVersion;
+  readonly chargerAuthorization: string | undefined;
+  readonly log: Logger;
+  readonly sendToCharger: (text: string) => boolean;
+}
+
+export class MirrorService {
+  readonly store: MirrorStore;
+  readonly leases: LeaseKeeper;
+  readonly budget: MemoryBudget;
+  readonly #o: MirrorServiceOptions;
+  readonly #timing: MirrorTiming;
+  #pruneTimer: NodeJS.Timeout | undefined;
+  #closed: Promise<void> | undefined;
+
+  /** Opens the store (throws StoreError naming the file when it cannot be opened). */
+  constructor(options: MirrorServiceOptions) {
+    this.#o = options;
+    const { config, log, counters } = options;
+    this.store =
+      options.store ??
+      openSqliteStore({
+        dataDir: config.data_dir,
+        commitIntervalMs: config.store_commit_interval_ms,
+        maxPendingBytes: config.mirror_memory_max_bytes,
+        onWriteError: (error, pendingWrites) => {
+          counters.storeWriteErrors += 1;
+          channels.storeError.publish({ engine: 'sqlite', code: error.code, pendingWrites });
+          log.error({ code: error.code, error: error.message, pending_writes: pendingWrites }, 'store write failed; keeping the writes in memory and retrying');
+        },
+        onCommit: ({ durationMs, writes }) => channels.storeCommit.publish({ engine: 'sqlite', durationMs, writes }),
+      });
+    this.budget = new MemoryBudget(config.mirror_memory_max_bytes);
+    this.leases = new LeaseKeeper(this.store, processOwnerId(), config.lease_ttl_ms, log);
+    this.#timing = {
+      connectTimeoutMs: config.secondary_connect_timeout_ms,
+      reconnectDelayMs: config.secondary_reconnect_delay_ms,
+      reconnectMaxDelayMs: config.secondary_reconnect_max_delay_ms,
+      stableAfterMs: LINK_STABLE_AFTER_MS,
+      answerTimeoutMs: config.secondary_answer_timeout_ms,
+      maxAttempts: config.secondary_max_attempts,
+      queueLimit: config.secondary_queue_limit,
+      queueMaxBytes: config.secondary_queue_max_bytes,
+      maxPayload: config.max_message_size_bytes,
+      perMessageDeflate: config.permessage_deflate,
+      ...options.timing,
+    };
+    this.#pruneTimer = setTimeout(() => this.#pruneEvery(), FIRST_PRUNE_DELAY_MS).unref();
+  }
+
+  get counters(): MirrorCounters {
+    return this.#o.counters;
+  }
+
+  createSessionMirror(request: SessionMirrorRequest): SessionMirror {
+    return new SessionMirror({
+      ...request,
+      secondaries: this.#o.config.secondary_csms,
+      store: this.store,
+      budget: this.budget,
+      lease: this.leases.hold(request.chargerId),
+      keepalive: this.#o.keepalive,
+      counters: this.#o.counters,
+      timing: this.#timing,
+    });
+  }
+
+  /** Removes what is stale (see PrunePolicy) and says what it removed. */
+  async prune(now = Date.now()): Promise<PruneReport> {
+    const { config, log } = this.#o;
+    const report = await this.store.prune({
+      now,
+      retentionMs: config.store_retention_days * DAY_MS,
+      stoppedLinkGraceMs: STOPPED_LINK_GRACE_MS,
+      configuredSecondaries: config.secondary_csms.map((secondary) => secondaryStoreKey(secondary)),
+    });
+    const total = Object.values(report).reduce((sum, count) => sum + count, 0);
+    if (total > 0) {
+      log.info(
+        {
+          stale_outbox_entries: report.staleOutboxEntries,
+          orphan_outbox_entries: report.orphanOutboxEntries,
+          transaction_links: report.transactionLinks,
+          remote_starts: report.remoteStarts,
+          last_boots: report.lastBoots,
+          retention_days: config.store_retention_days,
+        },
+        'store pruned',
+      );
+    }
+    return report;
+  }
+
+  /** Commits every store write made so far (before handing a charger to a sibling process). */
+  flush(): Promise<void> {
+    return this.store.flush();
+  }
+
+  /** Releases the leases and closes the store; idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      clearTimeout(this.#pruneTimer);
+      await this.leases.close();
+      await this.store.close();
+    })();
+    return this.#closed;
+  }
+
+  #pruneEvery(): void {
+    this.prune()
+      .catch((error: unknown) => this.#o.log.warn({ err: error }, 'store could not be pruned; trying again later'))
+      .finally(() => {
+        if (this.#closed === undefined) this.#pruneTimer = setTimeout(() => this.#pruneEvery(), PRUNE_INTERVAL_MS).unref();
+      });
+  }
+}
