@@ -1,6 +1,14 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 
+/** Statuses the proxy answers with on its own account (a primary's refusal passes the primary's status on). */
+export const HttpStatus = {
+  BadRequest: 400,
+  BadGateway: 502,
+  ServiceUnavailable: 503,
+  GatewayTimeout: 504,
+} as const;
+
 /**
  * Answers an upgrade request with a plain HTTP error and closes the socket:
  * how a charger is refused before any 101 (identity, handshake, primary refusal).

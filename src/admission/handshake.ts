@@ -1,0 +1,133 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+import { watchPendingSocket, type PendingSocketWatch } from './pending-socket.js';
+
+/** Who the charger says it is: the last segment of its URL path (see `extractIdentity`). */
+export interface ChargerIdentity {
+  /** Decoded, for logs and lookups. */
+  readonly identity: string;
+  /** Exactly as the charger sent it, percent-encoding included: sent upstream unchanged. */
+  readonly rawSegment: string;
+}
+
+/** The primary's side of a charger being admitted: open and paused until the session attaches. */
+export interface PrimaryConnection {
+  readonly socket: WebSocket;
+  /** The sub-protocol the primary chose: the one the charger's 101 carries. */
+  readonly subprotocol: string;
+  /** The URL dialled with credentials and query removed, for logs. */
+  readonly urlForLog: string;
+}
+
+/**
+ * One charger's upgrade request while admission decides on it: what the charger
+ * presented, what the steps found out so far, and what they opened on its behalf
+ * (undone by {@link Handshake.abandon} if the charger is not admitted after all).
+ *
+ * Steps fill it in chain order; reading a part before the step that fills it has
+ * run is a bug in the chain, and throws.
+ */
+export class Handshake {
+  readonly request: IncomingMessage;
+  /** The charger's socket: nothing is written to it until the proxy answers (101 or an HTTP error). */
+  readonly socket: Duplex;
+  /** The TCP peer's address; no forwarding header is trusted for it. */
+  readonly remoteAddress: string | undefined;
+  /** The charger's Authorization header (HTTP Basic, OCPP Security profiles 1 and 2): passed on, never logged. */
+  readonly authorization: string | undefined;
+
+  readonly #cancel = new AbortController();
+  readonly #undo: Array<() => void> = [];
+  #head: Buffer;
+  #watch: PendingSocketWatch | undefined;
+  #offeredSubprotocols: readonly string[] | undefined;
+  #charger: ChargerIdentity | undefined;
+  #primary: PrimaryConnection | undefined;
+
+  constructor(request: IncomingMessage, socket: Duplex, head: Buffer) {
+    this.request = request;
+    this.socket = socket;
+    this.#head = head;
+    this.remoteAddress = request.socket.remoteAddress;
+    this.authorization = request.headers.authorization;
+  }
+
+  /** Aborted when the charger leaves before its 101, or the proxy gives up on it (shutdown). */
+  get signal(): AbortSignal {
+    return this.#cancel.signal;
+  }
+
+  /** Stops whatever the steps wait for on this charger's behalf. Idempotent. */
+  cancel(): void {
+    this.#cancel.abort();
+  }
+
+  /** The sub-protocols the charger offered, in its order of preference; set by `checkUpgrade`. */
+  get offeredSubprotocols(): readonly string[] {
+    return this.#offeredSubprotocols ?? notYetKnown('offeredSubprotocols', 'checkUpgrade');
+  }
+
+  set offeredSubprotocols(offered: readonly string[]) {
+    this.#offeredSubprotocols = offered;
+  }
+
+  /** Set by `identifyCharger`. */
+  get charger(): ChargerIdentity {
+    return this.#charger ?? notYetKnown('charger', 'identifyCharger');
+  }
+
+  set charger(charger: ChargerIdentity) {
+    this.#charger = charger;
+  }
+
+  /** The identity if a step has found it yet: how a refusal at any step is logged. */
+  get knownIdentity(): string | undefined {
+    return this.#charger?.identity;
+  }
+
+  /** Set by `dialPrimary`. */
+  get primary(): PrimaryConnection {
+    return this.#primary ?? notYetKnown('primary', 'dialPrimary');
+  }
+
+  set primary(primary: PrimaryConnection) {
+    this.#primary = primary;
+  }
+
+  /**
+   * Starts reading the charger's socket while later steps wait: the handshake is
+   * cancelled when the charger leaves, and what it sends early is kept (up to
+   * `maxEarlyBytes`, past which it is dropped) for {@link upgradeHead}.
+   */
+  watchSocket(maxEarlyBytes: number): void {
+    this.#watch ??= watchPendingSocket(this.socket, maxEarlyBytes, () => this.cancel());
+  }
+
+  /** Stops watching the socket (pausing it) and returns the upgrade head followed by the early bytes. Idempotent. */
+  upgradeHead(): Buffer {
+    if (this.#watch !== undefined) {
+      this.#head = this.#watch.stop(this.#head);
+      this.#watch = undefined;
+    }
+    return this.#head;
+  }
+
+  /** Registers how to let go of something a step opened or claimed, should the charger not be admitted. */
+  onAbandon(undo: () => void): void {
+    this.#undo.push(undo);
+  }
+
+  /**
+   * Lets go, newest first, of everything the steps opened or claimed: the charger
+   * was refused, left, or its upgrade failed. Answering or destroying the socket
+   * stays with the caller. Idempotent.
+   */
+  abandon(): void {
+    for (const undo of this.#undo.splice(0).reverse()) undo();
+  }
+}
+
+function notYetKnown(part: string, step: string): never {
+  throw new Error(`handshake.${part} read before the ${step} step ran: the admission chain is out of order`);
+}
