@@ -61,7 +61,8 @@ interface InFlight {
   readonly id: string;
   /** Undefined for the replayed BootNotification, which is not in the outbox. */
   readonly record: OutboxRecord | undefined;
-  readonly timer: NodeJS.Timeout;
+  /** `performance.now()` when the answer is due. */
+  readonly dueAt: number;
 }
 
 /** Retry delays for reading a store that cannot be read right now (locked, failing). */
@@ -86,6 +87,9 @@ export class Delivery {
   #closed = false;
   #readFailures = 0;
   #retryTimer: NodeJS.Timeout | undefined;
+  #answerTimer: NodeJS.Timeout | undefined;
+  /** Whether `#answerTimer` runs for a whole answer timeout (then `refresh()` re-arms it for the next send). */
+  #answerTimerIsFull = false;
 
   constructor(options: DeliveryOptions) {
     this.#o = options;
@@ -103,7 +107,6 @@ export class Delivery {
     this.#leg = undefined;
     const inFlight = this.#inFlight;
     if (inFlight === undefined) return;
-    clearTimeout(inFlight.timer);
     this.#inFlight = undefined;
     if (inFlight.record === undefined) this.#replayFailed();
   }
@@ -117,7 +120,6 @@ export class Delivery {
   answered(id: string, type: MessageType, data: Buffer): void {
     const inFlight = this.#inFlight;
     if (inFlight?.id !== id) return;
-    clearTimeout(inFlight.timer);
     this.#inFlight = undefined;
     const { record } = inFlight;
     if (record !== undefined) {
@@ -156,7 +158,8 @@ export class Delivery {
   close(): void {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
-    if (this.#inFlight !== undefined) clearTimeout(this.#inFlight.timer);
+    clearTimeout(this.#answerTimer);
+    this.#answerTimer = undefined;
   }
 
   /**
@@ -239,8 +242,15 @@ export class Delivery {
 
   #send(leg: Leg, text: string, id: string, record: OutboxRecord | undefined): void {
     if (!leg.send(text, false)) return;
-    const timer = setTimeout(() => this.#timedOut(id), this.#o.timing.answerTimeoutMs).unref();
-    this.#inFlight = { id, record, timer };
+    this.#inFlight = { id, record, dueAt: performance.now() + this.#o.timing.answerTimeoutMs };
+    // One timer per delivery, re-armed per send (a timer made and cleared per message costs more than the send).
+    if (this.#answerTimer !== undefined && this.#answerTimerIsFull) {
+      this.#answerTimer.refresh();
+    } else {
+      clearTimeout(this.#answerTimer);
+      this.#answerTimer = setTimeout(this.#onAnswerTimer, this.#o.timing.answerTimeoutMs).unref();
+      this.#answerTimerIsFull = true;
+    }
   }
 
   /** Sends the last BootNotification under a fresh id; false when there is none to send. */
@@ -260,9 +270,22 @@ export class Delivery {
     return this.#inFlight !== undefined;
   }
 
-  #timedOut(id: string): void {
+  readonly #onAnswerTimer = (): void => {
     const inFlight = this.#inFlight;
-    if (inFlight?.id !== id) return;
+    if (inFlight === undefined || this.#closed) return;
+    const early = inFlight.dueAt - performance.now();
+    // Armed for an earlier message: wait for the rest of this one's time.
+    if (early > 1) {
+      this.#answerTimer = setTimeout(this.#onAnswerTimer, Math.ceil(early)).unref();
+      this.#answerTimerIsFull = false;
+      return;
+    }
+    this.#timedOut();
+  };
+
+  #timedOut(): void {
+    const inFlight = this.#inFlight;
+    if (inFlight === undefined) return;
     this.#inFlight = undefined;
     if (inFlight.record === undefined) this.#replayFailed();
     this.#o.log.debug({ action: inFlight.record?.action ?? 'BootNotification', attempt: this.#attempts.count }, 'secondary did not answer in time');

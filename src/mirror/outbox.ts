@@ -58,20 +58,23 @@ export class Outbox {
     return this.#pendingWrites;
   }
 
-  /** Stores a charger message for this secondary. Never throws; a failure is reported through `onDropped`. */
-  append(record: NewOutboxRecord): void {
+  /**
+   * Stores a charger message for this secondary (`bytes`: the frame's UTF-8 length, when the caller
+   * knows it already). Never throws; a failure is reported through `onDropped`.
+   */
+  append(record: NewOutboxRecord, bytes: number = Buffer.byteLength(record.frame)): void {
     this.#pendingWrites += 1;
     this.#o.store.append(this.#o.stream, record, this.#o.limits).then(
       (result) => {
         for (const dropped of result.dropped) this.#forget(dropped.seq);
         for (const dropped of result.dropped) this.#o.events.onDropped(dropped, 'queue-full');
-        if (result.seq > 0) this.#committed({ ...record, seq: result.seq, bytes: Buffer.byteLength(record.frame) });
+        if (result.seq > 0) this.#committed({ ...record, seq: result.seq, bytes });
         this.#writeSettled();
       },
       (error: unknown) => {
         const reason: DropReason = error instanceof StoreError && error.code === ErrorCode.StoreOverloaded ? 'store-overloaded' : 'store-failed';
         this.#o.log.error({ err: error, action: record.action }, 'message could not be stored for this secondary: lost for it');
-        this.#o.events.onDropped({ seq: 0, action: record.action, priority: record.priority, bytes: Buffer.byteLength(record.frame) }, reason);
+        this.#o.events.onDropped({ seq: 0, action: record.action, priority: record.priority, bytes }, reason);
         this.#writeSettled();
       },
     );

@@ -60,6 +60,8 @@ export interface SecondaryLinkOptions {
 /** What the session hands every link for each charger CALL or SEND (scanned and classified once for all). */
 export interface MirroredMessage {
   readonly frame: string;
+  /** The frame's UTF-8 length (the received buffer's). */
+  readonly bytes: number;
   readonly id: string;
   readonly action: string;
   readonly kind: NewOutboxRecord['kind'];
@@ -197,7 +199,7 @@ export class SecondaryLink {
       startRef: message.startRef,
       txRef: message.txRef,
       enqueuedAt: Date.now(),
-    });
+    }, message.bytes);
   }
 
   /** 1.6: the primary answered a start this link mirrored. */
