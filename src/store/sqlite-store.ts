@@ -1,215 +1,265 @@
 /**
- * The embedded {@link MirrorStore}: one SQLite file (better-sqlite3, WAL) per proxy.
+ * The embedded {@link MirrorStore}: one SQLite file (better-sqlite3, WAL) per data directory,
+ * shared by the processes of a cluster.
  *
- * Hot path: writes never touch the disk synchronously. Each write method queues an
- * operation and schedules one flush per event-loop turn (`setImmediate`), which runs
- * every queued operation in ONE transaction — thousands of appends per turn cost one
- * commit. Reads flush first, so a caller always reads its own writes.
+ * Never waits for a lock: the busy timeout is 0 once the file is open, so a file locked by
+ * another process answers SQLITE_BUSY at once, and the commit is retried later from a timer.
  *
- * Durability: `journal_mode = WAL` + `synchronous = NORMAL`. A committed transaction
- * survives a crash or SIGKILL of the process (the WAL is written before commit
- * returns); on power loss or an OS crash the last transactions before the failure
- * may be lost, but the file is never corrupted. Operations still queued (not yet
- * flushed) when the process dies are lost — at most one event-loop turn's worth
- * while the disk is healthy.
+ * Group commit (write-behind): every write is queued and the queue is committed in ONE
+ * transaction `commitIntervalMs` after the first write of a batch (lease operations and prune
+ * ask for the next turn instead). A write's promise settles once its commit is done: resolved
+ * when committed, rejected when that write itself was refused (a stale fence: LeaseLost).
+ * A commit that fails as a whole (locked, disk full, I/O error) rolls back, keeps every write
+ * queued, reports through `onWriteError` and is retried with jittered exponential backoff:
+ * a locked or full store only delays promises. What is queued is bounded by `maxPendingBytes`;
+ * an append beyond it is refused at once (StoreOverloaded), so memory stays bounded while the
+ * disk is failing.
  *
- * Failure: a failing flush (disk full, I/O error, lock timeout) rolls back, keeps
- * every queued operation, reports through `onWriteError` and retries with a backoff;
- * nothing is lost while the process lives.
+ * Reads run at once, synchronously (they are short index range scans), and see committed data
+ * only — not writes still queued. A caller that awaited its write reads it.
+ *
+ * Durability: `journal_mode = WAL` + `synchronous = NORMAL`. A committed transaction survives a
+ * crash or SIGKILL of the process (the WAL is written before the commit returns); on power loss
+ * the last commits before the failure may be lost, but the file is never corrupted. Writes still
+ * queued when the process dies are lost — they were never acknowledged to anyone.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { ConfigError, ErrorCode, StoreError } from '../errors.js';
+import { backoffDelay } from '../links/backoff.js';
 import { redactUrl } from '../util/redact-url.js';
-import type { MirrorStore, OutboxPriority, OutboxRecord, TransactionLink } from './store.js';
+import { migrate } from './sqlite-schema.js';
+import { prepareStatements, type Statements } from './sqlite-statements.js';
+import {
+  decodeRemoteStart,
+  encodeRemoteStart,
+  integer,
+  nullableText,
+  text,
+  toDroppedRecord,
+  toOutboxRecord,
+  toTransactionLink,
+} from './sqlite-rows.js';
+import type {
+  AppendResult,
+  DroppedRecord,
+  Fence,
+  LeaseGrant,
+  MirrorStore,
+  NewOutboxRecord,
+  OutboxLimits,
+  OutboxRecord,
+  PrunePolicy,
+  PruneReport,
+  RemoteStartTag,
+  StreamKey,
+  StreamStats,
+  TransactionLink,
+} from './store.js';
+import { checkInteger, checkLimits, checkReadWindow, checkRecord, checkRemoteStartTag, checkTtl } from './validate.js';
+import { BUSY_RETRY_INITIAL_MS, BUSY_RETRY_MAX_MS, WriteQueue, type CommitInfo, type QueuedWrite } from './write-queue.js';
+
+export type { CommitInfo } from './write-queue.js';
 
 export const DEFAULT_STORE_FILE_NAME = 'ocpp-splitter.sqlite';
 
-/** Another process (a later multi-instance setup) may hold the write lock; wait this long before SQLITE_BUSY. */
-const BUSY_TIMEOUT_MS = 5_000;
-/** First retry after a failed flush; doubles per failure up to the maximum. */
-const RETRY_INITIAL_DELAY_MS = 1_000;
-const RETRY_MAX_DELAY_MS = 30_000;
+/**
+ * Opening may wait this long for another process's lock (a migration, a commit): it runs once,
+ * before the store serves anyone, and a cluster's workers open the same file at the same moment.
+ */
+const OPEN_BUSY_TIMEOUT_MS = 5_000;
 /** Length of the URL hash in a secondary key: 64 bits, plenty for the handful of secondaries a proxy has. */
 const URL_KEY_HASH_HEX_CHARS = 16;
+
+/** SQLite primary result codes after which a commit is retried as a whole; any other error fails only its write. */
+const RETRIED_SQLITE_CODES: ReadonlySet<string> = new Set([
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  'SQLITE_FULL',
+  'SQLITE_IOERR',
+  'SQLITE_NOMEM',
+  'SQLITE_READONLY',
+  'SQLITE_CANTOPEN',
+  'SQLITE_PROTOCOL',
+  'SQLITE_INTERRUPT',
+  'SQLITE_CORRUPT',
+  'SQLITE_NOTADB',
+]);
 
 export interface SqliteStoreOptions {
   /** Directory of the database file; created (recursively) when missing. */
   readonly dataDir: string;
-  /** File name inside `dataDir`; default {@link DEFAULT_STORE_FILE_NAME}. */
+  /** File name inside `dataDir`. */
   readonly fileName?: string;
+  /** Delay between the first queued write and the commit of its batch (ms). */
+  readonly commitIntervalMs?: number;
+  /** Frame bytes (appends, boots) that may wait for a commit; an append beyond it is refused (StoreOverloaded). */
+  readonly maxPendingBytes?: number;
   /**
-   * Called once per failing flush (scheduled, explicit, before a read, or on close)
-   * with a StoreWriteFailed error and the number of operations still queued; also
-   * called when a flush had to drop an outbox append whose seq was already stored.
-   * Must not throw and must not call back into the store. Default: `process.emitWarning`.
+   * Called once per failed commit with a StoreWriteFailed error (the SQLite code in its cause)
+   * and the number of writes still queued. Must not throw and must not call back into the store.
    */
   readonly onWriteError?: (error: StoreError, pendingWrites: number) => void;
+  /** Called after every successful commit (for metrics). Must not throw. */
+  readonly onCommit?: (info: CommitInfo) => void;
   /** Test hook: `PRAGMA max_page_count`, to simulate a full disk. */
   readonly maxPageCount?: number;
+  /** The clock for leases, activity and link times (epoch ms). */
+  readonly now?: () => number;
 }
 
-type SqlValue = string | number | null;
-type WriteStatement = Database.Statement<SqlValue[]>;
+const DEFAULTS = {
+  fileName: DEFAULT_STORE_FILE_NAME,
+  commitIntervalMs: 5,
+  maxPendingBytes: 32 * 1024 * 1024,
+} as const;
 
-/** One queued write: a prepared statement and its parameters, run in order at flush time. */
-interface PendingWrite {
-  readonly statement: WriteStatement;
-  readonly params: readonly SqlValue[];
-  /** An outbox append: its `changes === 0` means the seq already existed (see `appendOutbox`). */
-  readonly isAppend: boolean;
+interface ResolvedOptions {
+  readonly fileName: string;
+  readonly commitIntervalMs: number;
+  readonly maxPendingBytes: number;
+  readonly onWriteError: (error: StoreError, pendingWrites: number) => void;
+  readonly onCommit: (info: CommitInfo) => void;
+  readonly now: () => number;
 }
 
-interface Migration {
-  readonly version: number;
-  readonly sql: string;
+function resolveOptions(options: SqliteStoreOptions): ResolvedOptions {
+  const resolved: ResolvedOptions = {
+    fileName: options.fileName ?? DEFAULTS.fileName,
+    commitIntervalMs: options.commitIntervalMs ?? DEFAULTS.commitIntervalMs,
+    maxPendingBytes: options.maxPendingBytes ?? DEFAULTS.maxPendingBytes,
+    onWriteError: options.onWriteError ?? ((error) => process.emitWarning(error)),
+    onCommit: options.onCommit ?? (() => undefined),
+    now: options.now ?? Date.now,
+  };
+  checkInteger('commitIntervalMs', resolved.commitIntervalMs, 0);
+  checkInteger('maxPendingBytes', resolved.maxPendingBytes, 1);
+  if (options.maxPageCount !== undefined) checkInteger('maxPageCount', options.maxPageCount, 1);
+  return resolved;
 }
 
-/**
- * Ordered schema migrations; `PRAGMA user_version` holds the last one applied.
- * Append new versions, never edit a released one.
- */
-const MIGRATIONS: readonly Migration[] = [
-  {
-    version: 1,
-    // outbox is an ordinary rowid table on purpose: its rows (whole OCPP frames,
-    // often 0.3–2 KB) are larger than WITHOUT ROWID suits (SQLite advises rows under
-    // ~1/20 of a page). Appends interleaved across many (charger, secondary) pairs
-    // then land at the end of the row B-tree, and only the small key index is
-    // updated in place: measured 2x faster while a backlog grows (100k appends,
-    // 300 B and 2 KB frames), 6–28 % faster in steady state. The small link and
-    // idTag rows are WITHOUT ROWID: their key B-tree is the table.
-    sql: `
-      CREATE TABLE outbox (
-        charger_id    TEXT    NOT NULL,
-        secondary_key TEXT    NOT NULL,
-        seq           INTEGER NOT NULL,
-        frame         TEXT    NOT NULL,
-        action        TEXT    NOT NULL,
-        priority      TEXT    NOT NULL,
-        start_ref     TEXT,
-        tx_ref        TEXT,
-        enqueued_at   INTEGER NOT NULL,
-        PRIMARY KEY (charger_id, secondary_key, seq)
-      );
+/** What every write of one commit shares. */
+interface CommitContext {
+  /** The store's clock, read once per commit attempt. */
+  readonly now: number;
+  /** Chargers seen in this commit (append, boot): their `last_seen` is written once, at the end. */
+  readonly seen: Set<string>;
+}
 
-      CREATE TABLE pending_id_tags (
-        charger_id    TEXT    NOT NULL,
-        secondary_key TEXT    NOT NULL,
-        id_tag        TEXT    NOT NULL,
-        saved_at      INTEGER NOT NULL,
-        PRIMARY KEY (charger_id, secondary_key)
-      ) WITHOUT ROWID;
+/** A write as a method prepares it: checked, sized, and what it does in the commit. */
+interface WriteRequest<T> {
+  readonly bytes: number;
+  /** Commit in the next turn rather than after `commitIntervalMs` (leases, prune: someone waits for them). */
+  readonly urgent?: boolean;
+  readonly apply: (context: CommitContext) => T;
+}
 
-      CREATE TABLE transaction_links (
-        charger_id      TEXT    NOT NULL,
-        secondary_key   TEXT    NOT NULL,
-        start_ref       TEXT    NOT NULL,
-        primary_tx_id   TEXT,
-        secondary_tx_id TEXT,
-        id_tag          TEXT,
-        updated_at      INTEGER NOT NULL,
-        PRIMARY KEY (charger_id, secondary_key, start_ref)
-      ) WITHOUT ROWID;
-
-      CREATE INDEX transaction_links_by_primary_tx
-        ON transaction_links (charger_id, secondary_key, primary_tx_id);
-
-      CREATE TABLE last_boot (
-        charger_id TEXT    NOT NULL PRIMARY KEY,
-        frame      TEXT    NOT NULL,
-        saved_at   INTEGER NOT NULL
-      );
-    `,
-  },
-];
-
-const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((latest, m) => Math.max(latest, m.version), 0);
-
-/** Opens (creating if needed) the store file; throws StoreError(StoreUnavailable) naming the file and the reason. */
+/** Opens (creating or upgrading if needed) the store file; throws StoreError(StoreUnavailable) naming the file and the reason. */
 export function openSqliteStore(options: SqliteStoreOptions): SqliteMirrorStore {
   return SqliteMirrorStore.open(options);
 }
 
 export class SqliteMirrorStore implements MirrorStore {
+  readonly engine = 'sqlite';
   /** The database file (`dataDir` joined with `fileName`), named in every error message. */
   readonly filePath: string;
 
   readonly #db: Database.Database;
-  readonly #onWriteError: (error: StoreError, pendingWrites: number) => void;
-  readonly #statements: ReturnType<typeof prepareStatements>;
-  /** Runs a batch in one transaction; returns the appends that found their seq already stored. */
-  readonly #writeBatch: (batch: readonly PendingWrite[]) => PendingWrite[];
-  readonly #takeIdTag: (chargerId: string, secondaryKey: string) => string | undefined;
-
-  #pending: PendingWrite[] = [];
-  #immediate: NodeJS.Immediate | undefined;
-  #retryTimer: NodeJS.Timeout | undefined;
-  #retryDelayMs = RETRY_INITIAL_DELAY_MS;
-  #healthy = true;
-  #closed = false;
-  #flushCount = 0;
+  readonly #options: ResolvedOptions;
+  readonly #sql: Statements;
+  readonly #queue: WriteQueue<CommitContext>;
+  /** Runs one write under a savepoint, so that a write that fails leaves nothing half done. */
+  readonly #applyWrite: (write: QueuedWrite<CommitContext>, context: CommitContext) => () => void;
+  /** Wakes read retries when the store closes. */
+  readonly #abortOnClose = new AbortController();
+  /** Set when `close()` is first called: from then on every call but `close` is refused. */
+  #closing = false;
+  #closePromise: Promise<void> | undefined;
 
   /** Use {@link openSqliteStore}. */
-  private constructor(db: Database.Database, filePath: string, onWriteError: SqliteStoreOptions['onWriteError']) {
+  private constructor(db: Database.Database, filePath: string, options: ResolvedOptions) {
     this.#db = db;
     this.filePath = filePath;
-    this.#onWriteError = onWriteError ?? ((error) => process.emitWarning(error));
-    this.#statements = prepareStatements(db);
-    this.#writeBatch = db.transaction((batch: readonly PendingWrite[]) => {
-      const duplicates: PendingWrite[] = [];
+    this.#options = options;
+    this.#sql = prepareStatements(db);
+    this.#applyWrite = db.transaction((write: QueuedWrite<CommitContext>, context: CommitContext) => write.apply(context));
+    const commitBatch = db.transaction((batch: ReadonlyArray<QueuedWrite<CommitContext>>) => {
+      const context: CommitContext = { now: this.#options.now(), seen: new Set() };
+      const settlements: Array<() => void> = [];
       for (const write of batch) {
-        const result = write.statement.run(...write.params);
-        if (write.isAppend && result.changes === 0) duplicates.push(write);
+        try {
+          settlements.push(this.#applyWrite(write, context));
+        } catch (cause) {
+          if (isRetried(cause)) throw cause;
+          const error = cause instanceof StoreError ? cause : this.#writeFailed(cause);
+          settlements.push(() => write.reject(error));
+        }
       }
-      return duplicates;
+      for (const chargerId of context.seen) this.#sql.touchCharger.run(chargerId, context.now);
+      return settlements;
     });
-    const { selectIdTag, deleteIdTag } = this.#statements;
-    this.#takeIdTag = db.transaction((chargerId: string, secondaryKey: string) => {
-      const row = selectIdTag.get(chargerId, secondaryKey);
-      if (row === undefined) return undefined;
-      deleteIdTag.run(chargerId, secondaryKey);
-      return text(row, 'id_tag');
+    this.#queue = new WriteQueue<CommitContext>({
+      commitIntervalMs: options.commitIntervalMs,
+      // IMMEDIATE: take the write lock first, so that a lock held elsewhere fails the commit at
+      // once (SQLITE_BUSY), never half-way through a batch that already read.
+      commit: (batch) => commitBatch.immediate(batch),
+      isBusy,
+      describeFailure: (writes, next, cause) =>
+        new StoreError(
+          ErrorCode.StoreWriteFailed,
+          `cannot commit ${writes} writes to store ${filePath} (${next}): ${isBusy(cause) ? 'the file is locked by another connection' : describeCause(cause)}`,
+          { cause },
+        ),
+      onWriteError: options.onWriteError,
+      onCommit: options.onCommit,
+      closed: () => storeClosed(),
     });
   }
 
   /** See {@link openSqliteStore}. */
   static open(options: SqliteStoreOptions): SqliteMirrorStore {
-    const filePath = path.join(options.dataDir, options.fileName ?? DEFAULT_STORE_FILE_NAME);
+    const resolved = resolveOptions(options);
+    const filePath = path.join(options.dataDir, resolved.fileName);
     let db: Database.Database | undefined;
     try {
       fs.mkdirSync(options.dataDir, { recursive: true });
-      // `timeout` is better-sqlite3's spelling of PRAGMA busy_timeout.
-      db = new Database(filePath, { timeout: BUSY_TIMEOUT_MS });
+      // `timeout` is better-sqlite3's spelling of PRAGMA busy_timeout; 0 once open (see below).
+      db = new Database(filePath, { timeout: OPEN_BUSY_TIMEOUT_MS });
       configure(db);
-      migrate(db, filePath);
+      migrate(db, filePath, resolved.now());
+      // From here on no call waits for a lock: SQLITE_BUSY comes back at once and is retried from a timer.
+      db.pragma('busy_timeout = 0');
       if (options.maxPageCount !== undefined) setMaxPageCount(db, options.maxPageCount);
-      return new SqliteMirrorStore(db, filePath, options.onWriteError);
+      return new SqliteMirrorStore(db, filePath, resolved);
     } catch (cause) {
       // Close what was opened so a refused file is not left locked by this process.
       if (db?.open === true) db.close();
       if (cause instanceof StoreError) throw cause;
-      throw new StoreError(ErrorCode.StoreUnavailable, `cannot open store ${filePath}: ${describeCause(cause)}`, {
-        cause,
-      });
+      throw new StoreError(ErrorCode.StoreUnavailable, `cannot open store ${filePath}: ${describeCause(cause)}`, { cause });
     }
   }
 
-  /** Operations queued and not yet committed. Bounded only by memory (nothing is dropped while the disk is failing). */
+  /** Writes queued and not yet committed. */
   get pendingWrites(): number {
-    return this.#pending.length;
+    return this.#queue.pendingWrites;
   }
 
-  /** False after a failed flush until a flush succeeds again. */
+  /** Frame bytes queued and not yet committed (bounded by `maxPendingBytes`). */
+  get pendingBytes(): number {
+    return this.#queue.pendingBytes;
+  }
+
+  /** False after a failed commit until a commit succeeds again. */
   get healthy(): boolean {
-    return this.#healthy;
+    return this.#queue.healthy;
   }
 
-  /** Transactions committed by flushes so far (for tests and metrics: appends per commit). */
-  get flushCount(): number {
-    return this.#flushCount;
+  /** Transactions committed so far (for tests and metrics: writes per commit). */
+  get commitCount(): number {
+    return this.#queue.commitCount;
   }
 
   /** Test hook: changes `PRAGMA max_page_count` (SQLite never lowers it below the current size). */
@@ -218,224 +268,423 @@ export class SqliteMirrorStore implements MirrorStore {
     setMaxPageCount(this.#db, pages);
   }
 
-  loadOutbox(chargerId: string, secondaryKey: string): OutboxRecord[] {
-    return this.#read('outbox', () => this.#statements.selectOutbox.all(chargerId, secondaryKey).map(toOutboxRecord));
+  // ── outbox ──────────────────────────────────────────────────────────────
+
+  append(stream: StreamKey, record: NewOutboxRecord, limits: OutboxLimits): Promise<AppendResult> {
+    return this.#enqueue(() => {
+      checkRecord(record);
+      checkLimits(limits);
+      const bytes = Buffer.byteLength(record.frame);
+      // An entry alone over the limit is not stored; it still goes through the queue so that
+      // appends settle in the order they were made.
+      if (bytes > limits.maxBytes) {
+        return { bytes: 0, apply: (context) => this.#refuseOversized(stream, record, bytes, context) };
+      }
+      const pendingBytes = this.#queue.pendingBytes;
+      if (pendingBytes + bytes > this.#options.maxPendingBytes) {
+        throw new StoreError(
+          ErrorCode.StoreOverloaded,
+          `store ${this.filePath} has ${pendingBytes} bytes waiting for a commit (maxPendingBytes ${this.#options.maxPendingBytes}): append of ${bytes} bytes refused`,
+        );
+      }
+      return { bytes, apply: (context) => this.#applyAppend(stream, record, bytes, limits, context) };
+    });
   }
 
-  /**
-   * Queues an append. An append whose (charger, secondary, seq) is already stored is
-   * dropped at flush time and reported through `onWriteError` — never replacing an
-   * undelivered record, and never failing the whole batch (which would block every
-   * later write behind a caller bug).
-   */
-  appendOutbox(chargerId: string, secondaryKey: string, record: OutboxRecord): void {
-    this.#assertOpen();
-    // SQLite would store a fraction or NaN (as NULL) where the key needs an integer;
-    // NULL fails the primary key at flush time, so check here where the caller sees it.
-    requireInteger('seq', record.seq);
-    requireInteger('enqueuedAt', record.enqueuedAt);
-    this.#enqueue(
-      this.#statements.insertOutbox,
-      [
-        chargerId,
-        secondaryKey,
-        record.seq,
-        record.frame,
-        record.action,
-        record.priority,
-        record.startRef,
-        record.txRef,
-        record.enqueuedAt,
-      ],
-      true,
-    );
+  read(stream: StreamKey, afterSeq: number, limit: number, maxBytes: number): Promise<OutboxRecord[]> {
+    return this.#read('outbox', () => {
+      checkReadWindow(afterSeq, limit, maxBytes);
+      const records: OutboxRecord[] = [];
+      let bytes = 0;
+      for (const row of this.#sql.readOutbox.iterate(stream.chargerId, stream.secondaryKey, afterSeq, limit)) {
+        const record = toOutboxRecord(row);
+        // At least one entry, however large: delivery must go on.
+        if (records.length > 0 && bytes + record.bytes > maxBytes) break;
+        records.push(record);
+        bytes += record.bytes;
+      }
+      return records;
+    });
   }
 
-  deleteOutbox(chargerId: string, secondaryKey: string, seq: number): void {
-    this.#assertOpen();
-    this.#enqueue(this.#statements.deleteOutbox, [chargerId, secondaryKey, seq]);
+  ack(stream: StreamKey, seq: number, fence: Fence): Promise<void> {
+    return this.#enqueue(() => {
+      checkInteger('seq', seq, 0);
+      return {
+        bytes: 0,
+        apply: (context) => {
+          this.#requireLease(stream.chargerId, fence, context.now);
+          const row = this.#sql.deleteEntry.get(seq, stream.chargerId, stream.secondaryKey);
+          if (row !== undefined) this.#sql.addToStream.run(-1, -integer(row, 'bytes'), stream.chargerId, stream.secondaryKey);
+        },
+      };
+    });
   }
 
-  savePendingIdTag(chargerId: string, secondaryKey: string, idTag: string): void {
-    this.#assertOpen();
-    this.#enqueue(this.#statements.upsertIdTag, [chargerId, secondaryKey, idTag, Date.now()]);
+  stats(stream: StreamKey): Promise<StreamStats> {
+    return this.#read('outbox stats', () => {
+      const counts = this.#sql.selectStream.get(stream.chargerId, stream.secondaryKey);
+      const oldest = this.#sql.selectOldestEnqueuedAt.get(stream.chargerId, stream.secondaryKey);
+      return {
+        messages: counts === undefined ? 0 : integer(counts, 'messages'),
+        bytes: counts === undefined ? 0 : integer(counts, 'bytes'),
+        oldestEnqueuedAt: oldest === undefined ? null : integer(oldest, 'enqueued_at'),
+      };
+    });
   }
 
-  /** Flushes, then reads and deletes in one transaction: the tag is handed out at most once. */
-  takePendingIdTag(chargerId: string, secondaryKey: string): string | undefined {
-    return this.#read('pending idTag', () => this.#takeIdTag(chargerId, secondaryKey));
+  // ── remote starts ───────────────────────────────────────────────────────
+
+  savePendingRemoteStart(chargerId: string, secondaryKey: string, tag: RemoteStartTag, fence: Fence): Promise<void> {
+    return this.#enqueue(() => {
+      checkRemoteStartTag(tag);
+      const json = encodeRemoteStart(tag);
+      return {
+        bytes: 0,
+        apply: (context) => {
+          this.#requireLease(chargerId, fence, context.now);
+          this.#sql.upsertRemoteStart.run(chargerId, secondaryKey, json, context.now);
+        },
+      };
+    });
   }
 
-  putTransactionLink(chargerId: string, secondaryKey: string, link: TransactionLink): void {
-    this.#assertOpen();
-    this.#enqueue(this.#statements.upsertLink, [
-      chargerId,
-      secondaryKey,
-      link.startRef,
-      link.primaryTxId,
-      link.secondaryTxId,
-      link.idTag,
-      Date.now(),
-    ]);
+  /** Read and deleted in the commit, so it is handed out at most once, and after a save made before it. */
+  takePendingRemoteStart(chargerId: string, secondaryKey: string, fence: Fence): Promise<RemoteStartTag | undefined> {
+    return this.#enqueue(() => ({
+      bytes: 0,
+      apply: (context) => {
+        this.#requireLease(chargerId, fence, context.now);
+        const row = this.#sql.takeRemoteStart.get(chargerId, secondaryKey);
+        return row === undefined ? undefined : decodeRemoteStart(text(row, 'tag'));
+      },
+    }));
   }
 
-  setPrimaryTransactionId(chargerId: string, startRef: string, primaryTxId: string): void {
-    this.#assertOpen();
-    this.#enqueue(this.#statements.setPrimaryTxId, [primaryTxId, Date.now(), chargerId, startRef]);
+  // ── transaction book ────────────────────────────────────────────────────
+
+  putTransactionLink(chargerId: string, secondaryKey: string, link: TransactionLink, fence: Fence): Promise<void> {
+    return this.#enqueue(() => {
+      if (link.stoppedAt !== null) checkInteger('stoppedAt', link.stoppedAt, 0);
+      if (link.remoteStart !== null) checkRemoteStartTag(link.remoteStart);
+      const remoteStart = link.remoteStart === null ? null : encodeRemoteStart(link.remoteStart);
+      return {
+        bytes: 0,
+        apply: (context) => {
+          this.#requireLease(chargerId, fence, context.now);
+          this.#sql.upsertLink.run(
+            chargerId,
+            secondaryKey,
+            link.startRef,
+            link.primaryTxId,
+            link.secondaryTxId,
+            remoteStart,
+            link.stoppedAt,
+            context.now,
+          );
+        },
+      };
+    });
   }
 
-  setSecondaryTransactionId(chargerId: string, secondaryKey: string, startRef: string, secondaryTxId: string): void {
-    this.#assertOpen();
-    this.#enqueue(this.#statements.setSecondaryTxId, [secondaryTxId, Date.now(), chargerId, secondaryKey, startRef]);
+  setPrimaryTransactionId(chargerId: string, startRef: string, primaryTxId: string, fence: Fence): Promise<void> {
+    return this.#enqueue(() => ({
+      bytes: 0,
+      apply: (context) => {
+        this.#requireLease(chargerId, fence, context.now);
+        this.#sql.setPrimaryTxId.run(primaryTxId, context.now, chargerId, startRef);
+      },
+    }));
   }
 
-  findTransactionLinkByStartRef(chargerId: string, secondaryKey: string, startRef: string): TransactionLink | undefined {
+  setSecondaryTransactionId(
+    chargerId: string,
+    secondaryKey: string,
+    startRef: string,
+    secondaryTxId: string,
+    fence: Fence,
+  ): Promise<void> {
+    return this.#enqueue(() => ({
+      bytes: 0,
+      apply: (context) => {
+        this.#requireLease(chargerId, fence, context.now);
+        this.#sql.setSecondaryTxId.run(secondaryTxId, context.now, chargerId, secondaryKey, startRef);
+      },
+    }));
+  }
+
+  markTransactionStopped(chargerId: string, secondaryKey: string, startRef: string, stoppedAt: number, fence: Fence): Promise<void> {
+    return this.#enqueue(() => {
+      checkInteger('stoppedAt', stoppedAt, 0);
+      return {
+        bytes: 0,
+        apply: (context) => {
+          this.#requireLease(chargerId, fence, context.now);
+          this.#sql.setStoppedAt.run(stoppedAt, context.now, chargerId, secondaryKey, startRef);
+        },
+      };
+    });
+  }
+
+  findTransactionLinkByStartRef(chargerId: string, secondaryKey: string, startRef: string): Promise<TransactionLink | undefined> {
     return this.#read('transaction link', () => {
-      const row = this.#statements.selectLinkByStartRef.get(chargerId, secondaryKey, startRef);
+      const row = this.#sql.selectLinkByStartRef.get(chargerId, secondaryKey, startRef);
       return row === undefined ? undefined : toTransactionLink(row);
     });
   }
 
-  /** When a primary reuses a transaction id (e.g. after a CSMS reset), the most recently updated link wins. */
-  findTransactionLinkByPrimaryId(chargerId: string, secondaryKey: string, primaryTxId: string): TransactionLink | undefined {
+  findTransactionLinkByPrimaryId(chargerId: string, secondaryKey: string, primaryTxId: string): Promise<TransactionLink | undefined> {
     return this.#read('transaction link', () => {
-      const row = this.#statements.selectLinkByPrimaryId.get(chargerId, secondaryKey, primaryTxId);
+      const row = this.#sql.selectLinkByPrimaryId.get(chargerId, secondaryKey, primaryTxId);
       return row === undefined ? undefined : toTransactionLink(row);
     });
   }
 
-  deleteTransactionLink(chargerId: string, secondaryKey: string, startRef: string): void {
-    this.#assertOpen();
-    this.#enqueue(this.#statements.deleteLink, [chargerId, secondaryKey, startRef]);
+  // ── boot replay ─────────────────────────────────────────────────────────
+
+  saveLastBoot(chargerId: string, frame: string): Promise<void> {
+    return this.#enqueue(() => ({
+      bytes: Buffer.byteLength(frame),
+      apply: (context) => {
+        this.#sql.upsertBoot.run(chargerId, frame, context.now);
+        context.seen.add(chargerId);
+      },
+    }));
   }
 
-  saveLastBoot(chargerId: string, frame: string): void {
-    this.#assertOpen();
-    this.#enqueue(this.#statements.upsertBoot, [chargerId, frame, Date.now()]);
-  }
-
-  loadLastBoot(chargerId: string): string | undefined {
+  loadLastBoot(chargerId: string): Promise<string | undefined> {
     return this.#read('last BootNotification', () => {
-      const row = this.#statements.selectBoot.get(chargerId);
+      const row = this.#sql.selectBoot.get(chargerId);
       return row === undefined ? undefined : text(row, 'frame');
     });
   }
 
-  /** Commits every queued operation in one transaction; on failure reports, keeps them, and throws the StoreError. */
-  flush(): void {
-    this.#assertOpen();
-    const error = this.#writePending('kept and retried');
-    if (error !== undefined) throw error;
+  // ── ownership ───────────────────────────────────────────────────────────
+  // Lease operations go through the queue like every write (so they keep their order with the
+  // fenced writes around them) but ask for a commit in the next turn.
+
+  acquireLease(chargerId: string, owner: string, ttlMs: number): Promise<LeaseGrant | undefined> {
+    return this.#enqueue(() => {
+      checkTtl(ttlMs);
+      return {
+        bytes: 0,
+        urgent: true,
+        apply: ({ now }) => {
+          const lease = this.#lease(chargerId);
+          if (lease !== undefined && lease.owner !== null && lease.owner !== owner && lease.expiresAt > now) return undefined;
+          const grant: LeaseGrant = { chargerId, owner, token: (lease?.token ?? 0) + 1, expiresAt: now + ttlMs };
+          this.#sql.upsertLease.run(chargerId, owner, grant.token, grant.expiresAt);
+          return grant;
+        },
+      };
+    });
+  }
+
+  /** A lease that expired but that nobody took since is renewed: no other owner can have written under it. */
+  renewLease(chargerId: string, fence: Fence, ttlMs: number): Promise<LeaseGrant | undefined> {
+    return this.#enqueue(() => {
+      checkTtl(ttlMs);
+      return {
+        bytes: 0,
+        urgent: true,
+        apply: ({ now }) => {
+          const lease = this.#lease(chargerId);
+          if (lease?.owner !== fence.owner || lease.token !== fence.token) return undefined;
+          const grant: LeaseGrant = { chargerId, owner: fence.owner, token: fence.token, expiresAt: now + ttlMs };
+          this.#sql.upsertLease.run(chargerId, grant.owner, grant.token, grant.expiresAt);
+          return grant;
+        },
+      };
+    });
+  }
+
+  releaseLease(chargerId: string, fence: Fence): Promise<void> {
+    return this.#enqueue(() => ({
+      bytes: 0,
+      urgent: true,
+      apply: () => {
+        const lease = this.#lease(chargerId);
+        if (lease?.owner !== fence.owner || lease.token !== fence.token) return;
+        // The row stays, with its token: the next grant must be higher.
+        this.#sql.upsertLease.run(chargerId, null, lease.token, 0);
+      },
+    }));
+  }
+
+  // ── upkeep ──────────────────────────────────────────────────────────────
+
+  /**
+   * A charger whose lease is held and unexpired keeps everything but its links whose stop was
+   * answered longer ago than the grace period: a charger connected for months would otherwise
+   * keep every transaction it ever finished. One transaction, committed in the next turn.
+   */
+  prune(policy: PrunePolicy): Promise<PruneReport> {
+    return this.#enqueue(() => {
+      checkInteger('now', policy.now, 0);
+      checkInteger('retentionMs', policy.retentionMs, 0);
+      checkInteger('stoppedLinkGraceMs', policy.stoppedLinkGraceMs, 0);
+      const configured = JSON.stringify(policy.configuredSecondaries);
+      return { bytes: 0, urgent: true, apply: () => this.#applyPrune(policy, configured) };
+    });
+  }
+
+  /** Commits now; rejects with StoreWriteFailed when the commit fails (the writes stay queued and are retried). */
+  flush(): Promise<void> {
+    if (this.#closing) return Promise.reject(storeClosed());
+    return this.#queue.flush();
   }
 
   /**
-   * Flushes (a failure is reported, and the operations still queued are lost), stops
-   * the timers and closes the file. Idempotent; every method but `close` throws afterwards.
+   * Commits what it can (a lock is retried for a few seconds, see WriteQueue.drain; any other failure
+   * is reported through `onWriteError` and the writes still queued then reject), stops the timers
+   * and closes the file. Idempotent; every other method rejects with StoreUnavailable afterwards.
    */
-  close(): void {
-    if (this.#closed) return;
-    this.#writePending('lost: the store is closing');
-    this.#closed = true;
-    clearImmediate(this.#immediate);
-    this.#immediate = undefined;
-    clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
-    this.#pending = [];
+  close(): Promise<void> {
+    if (this.#closePromise === undefined) {
+      this.#closing = true;
+      this.#closePromise = this.#shutDown();
+    }
+    return this.#closePromise;
+  }
+
+  // ── internals ───────────────────────────────────────────────────────────
+
+  #assertOpen(): void {
+    if (this.#closing) throw storeClosed();
+  }
+
+  /** Queues the write `prepare` describes; a check that throws in `prepare` rejects the promise, queueing nothing. */
+  #enqueue<T>(prepare: () => WriteRequest<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#assertOpen();
+      const request = prepare();
+      const apply = (context: CommitContext): (() => void) => {
+        const value = request.apply(context);
+        return () => resolve(value);
+      };
+      this.#queue.push({ bytes: request.bytes, apply, reject }, request.urgent === true);
+    });
+  }
+
+  #writeFailed(cause: unknown): StoreError {
+    return new StoreError(ErrorCode.StoreWriteFailed, `cannot write to store ${this.filePath}: ${describeCause(cause)}`, { cause });
+  }
+
+  /** Runs a read now; a lock (rare for a WAL reader: a recovery, a checkpoint) is retried from a timer. */
+  async #read<T>(what: string, read: () => T): Promise<T> {
+    for (let failures = 0; ; failures += 1) {
+      this.#assertOpen();
+      try {
+        return read();
+      } catch (cause) {
+        if (cause instanceof RangeError) throw cause;
+        if (!isBusy(cause)) {
+          throw new StoreError(ErrorCode.StoreUnavailable, `cannot read ${what} from store ${this.filePath}: ${describeCause(cause)}`, {
+            cause,
+          });
+        }
+      }
+      await sleep(backoffDelay(failures, BUSY_RETRY_INITIAL_MS, BUSY_RETRY_MAX_MS), undefined, {
+        signal: this.#abortOnClose.signal,
+        ref: false,
+      }).catch((cause: unknown) => {
+        throw storeClosed(cause);
+      });
+    }
+  }
+
+  async #shutDown(): Promise<void> {
+    await this.#queue.drain(
+      (cause) => new StoreError(ErrorCode.StoreWriteFailed, `store ${this.filePath} closed before this write could be committed`, { cause }),
+    );
+    this.#abortOnClose.abort();
     this.#db.close();
   }
 
-  #assertOpen(): void {
-    if (this.#closed) throw new StoreError(ErrorCode.StoreUnavailable, 'store is closed');
+  #lease(chargerId: string): { owner: string | null; token: number; expiresAt: number } | undefined {
+    const row = this.#sql.selectLease.get(chargerId);
+    if (row === undefined) return undefined;
+    return { owner: nullableText(row, 'owner'), token: integer(row, 'token'), expiresAt: integer(row, 'expires_at') };
   }
 
-  #enqueue(statement: WriteStatement, params: readonly SqlValue[], isAppend = false): void {
-    this.#pending.push({ statement, params, isAppend });
-    // While a retry timer runs the disk is failing: new writes wait for it instead of
-    // re-running an ever-growing failing batch (and reporting it) every turn.
-    if (this.#immediate === undefined && this.#retryTimer === undefined) {
-      this.#immediate = setImmediate(this.#onImmediate);
-    }
-  }
-
-  readonly #onImmediate = (): void => {
-    this.#immediate = undefined;
-    // A failure is reported through onWriteError and retried; never thrown into the event loop.
-    this.#writePending('kept and retried');
-  };
-
-  readonly #onRetry = (): void => {
-    this.#retryTimer = undefined;
-    this.#writePending('kept and retried');
-  };
-
-  /** Flush first (read-your-writes), then read; a read failure becomes StoreUnavailable naming the file. */
-  #read<T>(what: string, read: () => T): T {
-    this.flush();
-    try {
-      return read();
-    } catch (cause) {
-      throw new StoreError(
-        ErrorCode.StoreUnavailable,
-        `cannot read ${what} from store ${this.filePath}: ${describeCause(cause)}`,
-        { cause },
-      );
-    }
-  }
-
-  /** Commits the queue; returns (after reporting it) the error of a failed commit. */
-  #writePending(onFailure: string): StoreError | undefined {
-    clearImmediate(this.#immediate);
-    this.#immediate = undefined;
-    const batch = this.#pending;
-    if (batch.length === 0) return undefined;
-
-    let duplicates: PendingWrite[];
-    try {
-      duplicates = this.#writeBatch(batch);
-    } catch (cause) {
-      // The transaction rolled back as a whole: keeping the whole batch is exact.
-      this.#healthy = false;
-      this.#scheduleRetry();
-      const error = new StoreError(
-        ErrorCode.StoreWriteFailed,
-        `cannot write ${batch.length} queued operations to store ${this.filePath} (${onFailure}): ${describeCause(cause)}`,
-        { cause },
-      );
-      this.#onWriteError(error, this.#pending.length);
-      return error;
-    }
-
-    this.#pending = [];
-    this.#flushCount += 1;
-    this.#healthy = true;
-    clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
-    this.#retryDelayMs = RETRY_INITIAL_DELAY_MS;
-    if (duplicates.length > 0) this.#reportDuplicates(duplicates);
-    return undefined;
-  }
-
-  #scheduleRetry(): void {
-    // A failure while a retry is already due (an explicit flush, a read) keeps that retry.
-    if (this.#retryTimer !== undefined) return;
-    this.#retryTimer = setTimeout(this.#onRetry, this.#retryDelayMs);
-    this.#retryTimer.unref();
-    this.#retryDelayMs = Math.min(this.#retryDelayMs * 2, RETRY_MAX_DELAY_MS);
-  }
-
-  #reportDuplicates(duplicates: readonly PendingWrite[]): void {
-    const [first] = duplicates;
-    const where =
-      first === undefined
-        ? ''
-        : ` (first: charger ${String(first.params[0])}, secondary ${String(first.params[1])}, seq ${String(first.params[2])})`;
-    this.#onWriteError(
-      new StoreError(
-        ErrorCode.StoreWriteFailed,
-        `dropped ${duplicates.length} outbox appends whose seq was already stored in ${this.filePath}${where}`,
-      ),
-      this.#pending.length,
+  /** Inside a commit: throws LeaseLost (failing only this write) unless `fence` is the charger's current, unexpired lease. */
+  #requireLease(chargerId: string, fence: Fence, now: number): void {
+    const lease = this.#lease(chargerId);
+    if (lease?.owner === fence.owner && lease.token === fence.token && lease.expiresAt > now) return;
+    throw new StoreError(
+      ErrorCode.LeaseLost,
+      `the lease of charger ${chargerId} is no longer held by ${fence.owner} with token ${fence.token}`,
     );
+  }
+
+  #applyAppend(stream: StreamKey, record: NewOutboxRecord, bytes: number, limits: OutboxLimits, context: CommitContext): AppendResult {
+    const { chargerId, secondaryKey } = stream;
+    context.seen.add(chargerId);
+    const inserted = this.#sql.insertEntry.get(
+      chargerId,
+      secondaryKey,
+      record.messageId,
+      record.kind,
+      record.action,
+      record.priority,
+      record.startRef,
+      record.txRef,
+      record.enqueuedAt,
+      bytes,
+      record.frame,
+    );
+    const seq = integer(inserted, 'seq');
+    const counts = this.#sql.addToStream.get(1, bytes, chargerId, secondaryKey);
+    let messages = integer(counts, 'messages');
+    let total = integer(counts, 'bytes');
+    const dropped: DroppedRecord[] = [];
+    while (messages > limits.maxMessages || total > limits.maxBytes) {
+      // `seq < ?`: never the entry just appended (every other entry of the stream is older).
+      const row =
+        this.#sql.selectOldestDroppable.get(chargerId, secondaryKey, seq) ?? this.#sql.selectOldest.get(chargerId, secondaryKey, seq);
+      if (row === undefined) break;
+      const victim = toDroppedRecord(row);
+      this.#sql.deleteEntryBySeq.run(victim.seq);
+      messages -= 1;
+      total -= victim.bytes;
+      dropped.push(victim);
+    }
+    if (dropped.length > 0) this.#sql.setStream.run(messages, total, chargerId, secondaryKey);
+    return { seq, dropped };
+  }
+
+  #refuseOversized(stream: StreamKey, record: NewOutboxRecord, bytes: number, context: CommitContext): AppendResult {
+    context.seen.add(stream.chargerId);
+    return { seq: 0, dropped: [{ seq: 0, action: record.action, priority: record.priority, bytes }] };
+  }
+
+  #applyPrune(policy: PrunePolicy, configuredJson: string): PruneReport {
+    const { now } = policy;
+    const cutoff = now - policy.retentionMs;
+    const sql = this.#sql;
+    let staleOutboxEntries = 0;
+    let orphanOutboxEntries = 0;
+    let transactionLinks = 0;
+    let remoteStarts = 0;
+    let lastBoots = 0;
+    for (const row of sql.selectStaleChargers.all(cutoff, now)) {
+      const chargerId = text(row, 'charger_id');
+      staleOutboxEntries += sql.deleteChargerOutbox.run(chargerId).changes;
+      sql.deleteChargerStreams.run(chargerId);
+      transactionLinks += sql.deleteChargerLinks.run(chargerId).changes;
+      remoteStarts += sql.deleteChargerRemoteStarts.run(chargerId).changes;
+      lastBoots += sql.deleteChargerBoot.run(chargerId).changes;
+      sql.deleteCharger.run(chargerId);
+    }
+    for (const row of sql.selectOrphanStreams.all(configuredJson, now)) {
+      const chargerId = text(row, 'charger_id');
+      const secondaryKey = text(row, 'secondary_key');
+      orphanOutboxEntries += sql.deleteStreamOutbox.run(chargerId, secondaryKey).changes;
+      sql.deleteStream.run(chargerId, secondaryKey);
+    }
+    transactionLinks += sql.deleteOldLinks.run(now - policy.stoppedLinkGraceMs, cutoff, now).changes;
+    remoteStarts += sql.deleteOldRemoteStarts.run(cutoff, now).changes;
+    return { staleOutboxEntries, orphanOutboxEntries, transactionLinks, remoteStarts, lastBoots };
   }
 }
 
@@ -459,151 +708,42 @@ export function secondaryStoreKey(secondary: { readonly url: string; readonly na
 }
 
 function configure(db: Database.Database): void {
-  const mode = db.pragma('journal_mode = WAL', { simple: true });
+  const mode: unknown = db.pragma('journal_mode = WAL', { simple: true });
   // SQLite answers with the old mode when it cannot switch (e.g. some network
   // filesystems); the durability and concurrency described above need WAL.
   if (mode !== 'wal') throw new Error(`journal_mode WAL refused (journal_mode is ${String(mode)})`);
   // NORMAL in WAL mode: commits do not fsync, the WAL is synced at checkpoints.
   // Enough for a killed process (the OS holds the written pages); power loss may
-  // drop the last commits. FULL would fsync on every per-turn commit.
+  // drop the last commits. FULL would fsync on every group commit.
   db.pragma('synchronous = NORMAL');
-}
-
-function migrate(db: Database.Database, filePath: string): void {
-  // IMMEDIATE takes the write lock before reading user_version, so two processes
-  // opening a new file at once cannot both run the same migration.
-  db.transaction(() => {
-    const current = db.pragma('user_version', { simple: true });
-    if (typeof current !== 'number') throw new Error(`PRAGMA user_version returned ${String(current)}`);
-    if (current > LATEST_SCHEMA_VERSION) {
-      throw new StoreError(
-        ErrorCode.StoreUnavailable,
-        `cannot open store ${filePath}: schema version ${current} is newer than this version of ocpp-splitter supports (${LATEST_SCHEMA_VERSION}); use a newer release or another data directory`,
-      );
-    }
-    for (const migration of MIGRATIONS) {
-      if (migration.version <= current) continue;
-      db.exec(migration.sql);
-      db.pragma(`user_version = ${migration.version}`);
-    }
-  }).immediate();
 }
 
 function setMaxPageCount(db: Database.Database, pages: number): void {
   // Interpolated into the PRAGMA (pragmas take no bound parameters): only a positive integer may pass.
-  if (!Number.isSafeInteger(pages) || pages < 1) throw new RangeError(`maxPageCount must be a positive integer, got ${pages}`);
+  checkInteger('maxPageCount', pages, 1);
   db.pragma(`max_page_count = ${pages}`);
 }
 
-function prepareStatements(db: Database.Database) {
-  const write = (sql: string): WriteStatement => db.prepare<SqlValue[]>(sql);
-  const read = (sql: string) => db.prepare<SqlValue[], unknown>(sql);
-  return {
-    // DO NOTHING + changes === 0: see appendOutbox.
-    insertOutbox: write(`
-      INSERT INTO outbox (charger_id, secondary_key, seq, frame, action, priority, start_ref, tx_ref, enqueued_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT (charger_id, secondary_key, seq) DO NOTHING`),
-    deleteOutbox: write('DELETE FROM outbox WHERE charger_id = ? AND secondary_key = ? AND seq = ?'),
-    selectOutbox: read(`
-      SELECT seq, frame, action, priority, start_ref, tx_ref, enqueued_at FROM outbox
-      WHERE charger_id = ? AND secondary_key = ? ORDER BY seq`),
-
-    upsertIdTag: write(`
-      INSERT INTO pending_id_tags (charger_id, secondary_key, id_tag, saved_at) VALUES (?, ?, ?, ?)
-      ON CONFLICT (charger_id, secondary_key) DO UPDATE SET id_tag = excluded.id_tag, saved_at = excluded.saved_at`),
-    selectIdTag: read('SELECT id_tag FROM pending_id_tags WHERE charger_id = ? AND secondary_key = ?'),
-    deleteIdTag: read('DELETE FROM pending_id_tags WHERE charger_id = ? AND secondary_key = ?'),
-
-    upsertLink: write(`
-      INSERT OR REPLACE INTO transaction_links
-        (charger_id, secondary_key, start_ref, primary_tx_id, secondary_tx_id, id_tag, updated_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?)`),
-    // By (charger, startRef) across secondaries: the primary key's leading column
-    // narrows to one charger's few open links, so no extra index is needed.
-    setPrimaryTxId: write(
-      'UPDATE transaction_links SET primary_tx_id = ?, updated_at = ? WHERE charger_id = ? AND start_ref = ?',
-    ),
-    setSecondaryTxId: write(
-      'UPDATE transaction_links SET secondary_tx_id = ?, updated_at = ? WHERE charger_id = ? AND secondary_key = ? AND start_ref = ?',
-    ),
-    deleteLink: write('DELETE FROM transaction_links WHERE charger_id = ? AND secondary_key = ? AND start_ref = ?'),
-    selectLinkByStartRef: read(`
-      SELECT start_ref, primary_tx_id, secondary_tx_id, id_tag FROM transaction_links
-      WHERE charger_id = ? AND secondary_key = ? AND start_ref = ?`),
-    selectLinkByPrimaryId: read(`
-      SELECT start_ref, primary_tx_id, secondary_tx_id, id_tag FROM transaction_links
-      WHERE charger_id = ? AND secondary_key = ? AND primary_tx_id = ?
-      ORDER BY updated_at DESC LIMIT 1`),
-
-    upsertBoot: write(`
-      INSERT INTO last_boot (charger_id, frame, saved_at) VALUES (?, ?, ?)
-      ON CONFLICT (charger_id) DO UPDATE SET frame = excluded.frame, saved_at = excluded.saved_at`),
-    selectBoot: read('SELECT frame FROM last_boot WHERE charger_id = ?'),
-  };
+/** SQLite's primary code (`SQLITE_IOERR` for `SQLITE_IOERR_WRITE`), or undefined for other errors. */
+function sqliteCode(error: unknown): string | undefined {
+  if (!(error instanceof Database.SqliteError)) return undefined;
+  const [prefix, name] = error.code.split('_');
+  return `${prefix}_${name}`;
 }
 
-function requireInteger(name: string, value: number): void {
-  if (!Number.isSafeInteger(value)) throw new RangeError(`outbox record ${name} must be a safe integer, got ${value}`);
+function isBusy(error: unknown): boolean {
+  const code = sqliteCode(error);
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
 }
 
-// Rows arrive as `unknown`; these narrow one column each and throw a TypeError
-// (turned into StoreUnavailable naming the file by #read) when the file holds
-// something this code did not write.
-
-function column(row: unknown, name: string): unknown {
-  if (typeof row !== 'object' || row === null || !Object.hasOwn(row, name)) {
-    throw new TypeError(`row has no column ${name}`);
-  }
-  const value: unknown = Reflect.get(row, name);
-  return value;
+/** A failure of the file, not of one write: the whole commit is kept and retried. */
+function isRetried(error: unknown): boolean {
+  const code = sqliteCode(error);
+  return code !== undefined && RETRIED_SQLITE_CODES.has(code);
 }
 
-function text(row: unknown, name: string): string {
-  const value = column(row, name);
-  if (typeof value !== 'string') throw new TypeError(`column ${name} is ${typeof value}, expected text`);
-  return value;
-}
-
-function nullableText(row: unknown, name: string): string | null {
-  const value = column(row, name);
-  if (value !== null && typeof value !== 'string') throw new TypeError(`column ${name} is ${typeof value}, expected text or null`);
-  return value;
-}
-
-function integer(row: unknown, name: string): number {
-  const value = column(row, name);
-  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
-    throw new TypeError(`column ${name} is ${String(value)}, expected an integer`);
-  }
-  return value;
-}
-
-function priority(row: unknown): OutboxPriority {
-  const value = text(row, 'priority');
-  if (value !== 'transaction' && value !== 'droppable') throw new TypeError(`column priority is '${value}'`);
-  return value;
-}
-
-function toOutboxRecord(row: unknown): OutboxRecord {
-  return {
-    seq: integer(row, 'seq'),
-    frame: text(row, 'frame'),
-    action: text(row, 'action'),
-    priority: priority(row),
-    startRef: nullableText(row, 'start_ref'),
-    txRef: nullableText(row, 'tx_ref'),
-    enqueuedAt: integer(row, 'enqueued_at'),
-  };
-}
-
-function toTransactionLink(row: unknown): TransactionLink {
-  return {
-    startRef: text(row, 'start_ref'),
-    primaryTxId: nullableText(row, 'primary_tx_id'),
-    secondaryTxId: nullableText(row, 'secondary_tx_id'),
-    idTag: nullableText(row, 'id_tag'),
-  };
+function storeClosed(cause?: unknown): StoreError {
+  return new StoreError(ErrorCode.StoreUnavailable, 'store is closed', cause === undefined ? undefined : { cause });
 }
 
 /** One line: the OS / SQLite code and message (they already name the file when it matters). */

@@ -1,7 +1,9 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -10,18 +12,30 @@ import {
   DEFAULT_STORE_FILE_NAME,
   openSqliteStore,
   secondaryStoreKey,
+  type CommitInfo,
   type SqliteMirrorStore,
   type SqliteStoreOptions,
 } from '../../src/store/sqlite-store.js';
-import type { OutboxRecord, TransactionLink } from '../../src/store/store.js';
+import type { NewOutboxRecord, OutboxLimits, StreamKey } from '../../src/store/store.js';
+import { describeStoreContract } from './contract.js';
 
-/** Stores and directories a test opened; closed and removed after each test. */
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const T0 = 1_700_000_000_000;
+const ROOMY: OutboxLimits = { maxMessages: 100_000, maxBytes: 100_000_000 };
+const A: StreamKey = { chargerId: 'CP-1', secondaryKey: 'name:a' };
+/** Frames big enough that a few of them need new pages. */
+const BIG_PAD = 2_000;
+
+/** Stores, directories and processes a test opened; closed, removed and killed after each test. */
 const stores: SqliteMirrorStore[] = [];
 const directories: string[] = [];
+const children: ChildProcess[] = [];
 
-afterEach(() => {
+afterEach(async () => {
   vi.useRealTimers();
-  for (const store of stores.splice(0)) store.close();
+  vi.restoreAllMocks();
+  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const store of stores.splice(0)) await store.close();
   for (const dir of directories.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -37,454 +51,651 @@ function open(options: Partial<SqliteStoreOptions> = {}): SqliteMirrorStore {
   return store;
 }
 
-function record(seq: number, overrides: Partial<OutboxRecord> = {}): OutboxRecord {
+/** A store that fails writes like a full disk: the file may not grow beyond its schema. */
+function openFullDisk(options: Partial<SqliteStoreOptions> = {}): SqliteMirrorStore {
+  // SQLite never lowers max_page_count below the current size, so 1 means "exactly the schema".
+  return open({ maxPageCount: 1, ...options });
+}
+
+function entry(n: number, overrides: Partial<NewOutboxRecord> & { pad?: number } = {}): NewOutboxRecord {
+  const { pad = 0, ...rest } = overrides;
+  const id = `m-${n}`;
   return {
-    seq,
-    frame: JSON.stringify([2, `m-${seq}`, 'MeterValues', { connectorId: 1, meterValue: [] }]),
+    frame: JSON.stringify([2, id, 'MeterValues', { connectorId: 1, data: 'x'.repeat(pad) }]),
+    messageId: id,
     action: 'MeterValues',
+    kind: 'call',
     priority: 'droppable',
     startRef: null,
     txRef: 'tx-1',
-    enqueuedAt: 1_700_000_000_000 + seq,
-    ...overrides,
+    enqueuedAt: T0 + n,
+    ...rest,
   };
 }
 
-function link(startRef: string, overrides: Partial<TransactionLink> = {}): TransactionLink {
-  return { startRef, primaryTxId: null, secondaryTxId: null, idTag: null, ...overrides };
+/** A promise and the function that resolves it: for "wait until the callback was called". */
+function signal(): { promise: Promise<void>; fire: () => void } {
+  let fire: () => void = () => undefined;
+  const promise = new Promise<void>((resolve) => (fire = resolve));
+  return { promise, fire };
 }
 
-/** Resolves after the current event-loop turn's immediates (the store's scheduled flush among them). */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+async function expectStoreError(promise: Promise<unknown>, code: ErrorCode): Promise<StoreError> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  expect(error).toBeInstanceOf(StoreError);
+  if (!(error instanceof StoreError)) throw new Error('unreachable');
+  expect(error.code).toBe(code);
+  return error;
 }
 
-function expectStoreError(action: () => unknown, code: ErrorCode): StoreError {
-  let caught: unknown;
-  try {
-    action();
-  } catch (error) {
-    caught = error;
+function refTimers(): number {
+  return process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout' || kind === 'Immediate').length;
+}
+
+/** Tracks whether each promise has settled, without changing what it settles with. */
+function tracked<T>(promises: Array<Promise<T>>): { promises: Array<Promise<T>>; settled: () => number } {
+  let settled = 0;
+  for (const promise of promises) {
+    void promise.then(
+      () => (settled += 1),
+      () => (settled += 1),
+    );
   }
-  expect(caught).toBeInstanceOf(StoreError);
-  if (!(caught instanceof StoreError)) throw new Error('unreachable');
-  expect(caught.code).toBe(code);
-  return caught;
+  return { promises, settled: () => settled };
 }
 
-/** A store that fails writes like a full disk: the file may not grow beyond its schema. */
-function openFullDisk(onWriteError: SqliteStoreOptions['onWriteError']): SqliteMirrorStore {
-  // SQLite never lowers max_page_count below the current size, so 1 means "exactly the schema".
-  return open({ maxPageCount: 1, onWriteError });
-}
-
-/** Frames big enough that a few of them need new pages. */
-const BIG_FRAME = JSON.stringify([2, 'big', 'DataTransfer', { data: 'x'.repeat(2_000) }]);
-
-describe('SqliteMirrorStore: round trips', () => {
-  it('appends, loads and deletes outbox records with every field', () => {
-    const store = open();
-    const start = record(1, {
-      action: 'StartTransaction',
-      priority: 'transaction',
-      startRef: 'ref-1',
-      txRef: null,
-      frame: '[2,"s","StartTransaction",{"idTag":"ÄBC-✓"}]',
-    });
-    store.appendOutbox('CP-1', 'name:a', start);
-    store.appendOutbox('CP-1', 'name:a', record(2));
-    expect(store.loadOutbox('CP-1', 'name:a')).toEqual([start, record(2)]);
-
-    store.deleteOutbox('CP-1', 'name:a', 1);
-    expect(store.loadOutbox('CP-1', 'name:a')).toEqual([record(2)]);
-    store.deleteOutbox('CP-1', 'name:a', 99); // unknown seq: nothing to do
-    expect(store.loadOutbox('CP-1', 'name:a')).toEqual([record(2)]);
-  });
-
-  it('orders the outbox by seq and keeps (charger, secondary) pairs apart', () => {
-    const store = open();
-    for (const seq of [3, 1, 2]) store.appendOutbox('CP-1', 'name:a', record(seq));
-    store.appendOutbox('CP-1', 'name:b', record(1, { action: 'Heartbeat' }));
-    store.appendOutbox('CP-2', 'name:a', record(7));
-
-    expect(store.loadOutbox('CP-1', 'name:a').map((r) => r.seq)).toEqual([1, 2, 3]);
-    expect(store.loadOutbox('CP-1', 'name:b')).toEqual([record(1, { action: 'Heartbeat' })]);
-    expect(store.loadOutbox('CP-2', 'name:a')).toEqual([record(7)]);
-    expect(store.loadOutbox('CP-2', 'name:b')).toEqual([]);
-
-    store.deleteOutbox('CP-1', 'name:b', 1);
-    expect(store.loadOutbox('CP-1', 'name:b')).toEqual([]);
-    expect(store.loadOutbox('CP-1', 'name:a').map((r) => r.seq)).toEqual([1, 2, 3]);
-  });
-
-  it('takePendingIdTag returns the latest saved tag once, per (charger, secondary)', () => {
-    const store = open();
-    expect(store.takePendingIdTag('CP-1', 'name:a')).toBeUndefined();
-    store.savePendingIdTag('CP-1', 'name:a', 'OLD');
-    store.savePendingIdTag('CP-1', 'name:a', 'NEW');
-    store.savePendingIdTag('CP-1', 'name:b', 'OTHER');
-    expect(store.takePendingIdTag('CP-1', 'name:a')).toBe('NEW');
-    expect(store.takePendingIdTag('CP-1', 'name:a')).toBeUndefined();
-    expect(store.takePendingIdTag('CP-1', 'name:b')).toBe('OTHER');
-  });
-
-  it('creates, replaces, updates and deletes transaction links', () => {
-    const store = open();
-    store.putTransactionLink('CP-1', 'name:a', link('ref-1', { idTag: '{"idToken":"X","type":"ISO14443"}' }));
-    expect(store.findTransactionLinkByStartRef('CP-1', 'name:a', 'ref-1')).toEqual(
-      link('ref-1', { idTag: '{"idToken":"X","type":"ISO14443"}' }),
-    );
-
-    store.putTransactionLink('CP-1', 'name:a', link('ref-1', { idTag: 'TAG' }));
-    store.setSecondaryTransactionId('CP-1', 'name:a', 'ref-1', '501');
-    expect(store.findTransactionLinkByStartRef('CP-1', 'name:a', 'ref-1')).toEqual(
-      link('ref-1', { idTag: 'TAG', secondaryTxId: '501' }),
-    );
-    expect(store.findTransactionLinkByStartRef('CP-1', 'name:b', 'ref-1')).toBeUndefined();
-
-    store.deleteTransactionLink('CP-1', 'name:a', 'ref-1');
-    expect(store.findTransactionLinkByStartRef('CP-1', 'name:a', 'ref-1')).toBeUndefined();
-  });
-
-  it("setPrimaryTransactionId updates every secondary's link with that startRef, and only those", () => {
-    const store = open();
-    store.putTransactionLink('CP-1', 'name:a', link('ref-1'));
-    store.putTransactionLink('CP-1', 'name:b', link('ref-1', { secondaryTxId: '9' }));
-    store.putTransactionLink('CP-1', 'name:a', link('ref-2'));
-    store.putTransactionLink('CP-2', 'name:a', link('ref-1'));
-    store.setPrimaryTransactionId('CP-1', 'ref-1', '42');
-
-    expect(store.findTransactionLinkByStartRef('CP-1', 'name:a', 'ref-1')?.primaryTxId).toBe('42');
-    expect(store.findTransactionLinkByStartRef('CP-1', 'name:b', 'ref-1')).toEqual(
-      link('ref-1', { primaryTxId: '42', secondaryTxId: '9' }),
-    );
-    expect(store.findTransactionLinkByStartRef('CP-1', 'name:a', 'ref-2')?.primaryTxId).toBeNull();
-    expect(store.findTransactionLinkByStartRef('CP-2', 'name:a', 'ref-1')?.primaryTxId).toBeNull();
-  });
-
-  it('finds a link by the primary transaction id, per secondary, the latest when an id is reused', () => {
-    const store = open();
-    store.putTransactionLink('CP-1', 'name:a', link('ref-1', { primaryTxId: '42', secondaryTxId: 'a-1' }));
-    store.putTransactionLink('CP-1', 'name:b', link('ref-1', { primaryTxId: '42', secondaryTxId: 'b-1' }));
-    expect(store.findTransactionLinkByPrimaryId('CP-1', 'name:a', '42')?.secondaryTxId).toBe('a-1');
-    expect(store.findTransactionLinkByPrimaryId('CP-1', 'name:b', '42')?.secondaryTxId).toBe('b-1');
-    expect(store.findTransactionLinkByPrimaryId('CP-1', 'name:a', '43')).toBeUndefined();
-    expect(store.findTransactionLinkByPrimaryId('CP-2', 'name:a', '42')).toBeUndefined();
-
-    // A primary that restarted its counter hands out 42 again for a later transaction.
-    // updated_at has millisecond resolution: make the later put visibly later.
-    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 1_000 });
-    store.putTransactionLink('CP-1', 'name:a', link('ref-2', { primaryTxId: '42', secondaryTxId: 'a-2' }));
-    expect(store.findTransactionLinkByPrimaryId('CP-1', 'name:a', '42')?.startRef).toBe('ref-2');
-  });
-
-  it('saves and loads the last BootNotification per charger, the newest replacing the older', () => {
-    const store = open();
-    expect(store.loadLastBoot('CP-1')).toBeUndefined();
-    store.saveLastBoot('CP-1', '[2,"1","BootNotification",{"chargePointVendor":"A","chargePointModel":"M"}]');
-    store.saveLastBoot('CP-1', '[2,"2","BootNotification",{"chargePointVendor":"B","chargePointModel":"M"}]');
-    store.saveLastBoot('CP-2', '[2,"9","BootNotification",{}]');
-    expect(store.loadLastBoot('CP-1')).toBe('[2,"2","BootNotification",{"chargePointVendor":"B","chargePointModel":"M"}]');
-    expect(store.loadLastBoot('CP-2')).toBe('[2,"9","BootNotification",{}]');
+describeStoreContract('SqliteMirrorStore', (now) => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocpp-splitter-contract-'));
+  return Promise.resolve({
+    store: openSqliteStore({ dataDir, now }),
+    cleanup: () => fs.rmSync(dataDir, { recursive: true, force: true }),
   });
 });
 
-describe('SqliteMirrorStore: batching', () => {
-  it('reads its own writes without an explicit flush', () => {
-    const store = open();
-    store.appendOutbox('CP-1', 'name:a', record(1));
-    store.savePendingIdTag('CP-1', 'name:a', 'TAG');
-    store.putTransactionLink('CP-1', 'name:a', link('ref-1'));
-    store.saveLastBoot('CP-1', '[2,"1","BootNotification",{}]');
-    expect(store.pendingWrites).toBe(4);
-
-    expect(store.loadOutbox('CP-1', 'name:a')).toEqual([record(1)]);
+describe('SqliteMirrorStore: group commit', () => {
+  it('commits 1,000 appends made in one interval in one transaction, and settles each after it', async () => {
+    const commits: CommitInfo[] = [];
+    const store = open({ onCommit: (info) => commits.push(info) });
+    const appends = Array.from({ length: 1_000 }, (_, n) => store.append(A, entry(n), ROOMY));
+    const commitsSeenAtSettle = await Promise.all(appends.map((append) => append.then(() => store.commitCount)));
+    expect(commitsSeenAtSettle.every((count) => count === 1)).toBe(true);
+    expect(commits.map((commit) => commit.writes)).toEqual([1_000]);
+    expect(commits[0]?.durationMs).toBeGreaterThan(0);
     expect(store.pendingWrites).toBe(0);
-    expect(store.takePendingIdTag('CP-1', 'name:a')).toBe('TAG');
-    expect(store.findTransactionLinkByStartRef('CP-1', 'name:a', 'ref-1')).toEqual(link('ref-1'));
-    expect(store.loadLastBoot('CP-1')).toBe('[2,"1","BootNotification",{}]');
+    expect(store.pendingBytes).toBe(0);
+    expect((await store.stats(A)).messages).toBe(1_000);
   });
 
-  it('commits all the writes of one event-loop turn in one transaction, scheduled once', async () => {
-    const store = open();
-    const scheduled = vi.spyOn(globalThis, 'setImmediate');
-    for (let seq = 0; seq < 1_000; seq += 1) store.appendOutbox(`CP-${seq % 7}`, 'name:a', record(seq));
-    store.saveLastBoot('CP-1', '[2,"1","BootNotification",{}]');
-    expect(scheduled).toHaveBeenCalledTimes(1);
-    scheduled.mockRestore();
-    expect(store.pendingWrites).toBe(1_001);
-    expect(store.flushCount).toBe(0);
-
-    await nextTurn();
-    expect(store.pendingWrites).toBe(0);
-    expect(store.flushCount).toBe(1);
-
-    // The next turn's writes are the next transaction.
-    store.deleteOutbox('CP-0', 'name:a', 0);
-    store.deleteOutbox('CP-0', 'name:a', 7);
-    await nextTurn();
-    expect(store.flushCount).toBe(2);
-    expect(store.loadOutbox('CP-0', 'name:a')[0]?.seq).toBe(14);
+  it('counts what is queued: writes and frame bytes', () => {
+    const store = open({ commitIntervalMs: 60_000 });
+    const appends = [store.append(A, entry(1), ROOMY), store.append(A, entry(2, { pad: 100 }), ROOMY), store.saveLastBoot('CP-1', 'boot')];
+    expect(store.pendingWrites).toBe(3);
+    expect(store.pendingBytes).toBe(Buffer.byteLength(entry(1).frame) + Buffer.byteLength(entry(2, { pad: 100 }).frame) + 4);
+    expect(store.commitCount).toBe(0);
+    return Promise.all([store.flush(), ...appends]);
   });
 
-  it('does not commit again when a read already flushed the turn', async () => {
+  it('commits a batch commitIntervalMs after its first write', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] });
+    const store = open({ commitIntervalMs: 50 });
+    const first = store.append(A, entry(1), ROOMY);
+    vi.advanceTimersByTime(30);
+    const second = store.append(A, entry(2), ROOMY);
+    vi.advanceTimersByTime(19);
+    expect(store.commitCount).toBe(0);
+    vi.advanceTimersByTime(1);
+    expect(store.commitCount).toBe(1);
+    expect(store.pendingWrites).toBe(0);
+    await Promise.all([first, second]);
+  });
+
+  it('commits a lease operation in the next turn, with the writes queued before it', async () => {
+    const store = open({ commitIntervalMs: 60_000 });
+    const append = store.append(A, entry(1), ROOMY);
+    const grant = await store.acquireLease('CP-1', 'owner-1', 60_000);
+    expect(grant?.token).toBe(1);
+    expect(store.commitCount).toBe(1);
+    expect((await append).seq).toBeGreaterThan(0);
+  });
+
+  // Regression: the next-turn commit used an unref'd setImmediate; a timer set in a microtask right
+  // after an unref'd immediate ran never fired (Node 20), so a write made just after a lease hung.
+  it('commits a write made right after a lease operation', async () => {
     const store = open();
-    store.appendOutbox('CP-1', 'name:a', record(1));
-    store.loadOutbox('CP-1', 'name:a');
-    expect(store.flushCount).toBe(1);
-    await nextTurn();
-    expect(store.flushCount).toBe(1);
-    store.flush(); // nothing pending: no empty transaction
-    expect(store.flushCount).toBe(1);
+    for (let n = 0; n < 5; n += 1) {
+      await store.acquireLease('CP-1', 'owner-1', 60_000);
+      await store.append(A, entry(n), ROOMY);
+    }
+    expect((await store.stats(A)).messages).toBe(5);
+  });
+
+  it('flush commits now; with nothing queued it commits nothing', async () => {
+    const store = open({ commitIntervalMs: 60_000 });
+    const append = store.append(A, entry(1), ROOMY);
+    await store.flush();
+    expect(store.commitCount).toBe(1);
+    await append;
+    await store.flush();
+    expect(store.commitCount).toBe(1);
+  });
+
+  it('splits a queue of more than 5,000 writes into several commits', async () => {
+    const commits: number[] = [];
+    const store = open({ onCommit: ({ writes }) => commits.push(writes) });
+    const appends = Array.from({ length: 6_000 }, (_, n) => store.append(A, entry(n), ROOMY));
+    await Promise.all(appends);
+    expect(commits).toEqual([5_000, 1_000]);
+  });
+
+  it('reads committed data only (documented): a write still queued is not seen', async () => {
+    const store = open({ commitIntervalMs: 60_000 });
+    const append = store.append(A, entry(1), ROOMY);
+    expect(await store.read(A, 0, 10, 1_000)).toEqual([]);
+    await store.flush();
+    await append;
+    expect(await store.read(A, 0, 10, 1_000)).toHaveLength(1);
+  });
+
+  it('its commit timer does not keep the process alive', async () => {
+    const before = refTimers();
+    const store = open({ commitIntervalMs: 60_000 });
+    const append = store.append(A, entry(1), ROOMY);
+    expect(refTimers()).toBe(before);
+    await store.flush();
+    await append;
   });
 });
 
 describe('SqliteMirrorStore: durability', () => {
-  it('keeps everything across close and reopen, including writes pending at close', () => {
+  it('keeps everything across close and reopen, including writes queued at close', async () => {
     const dataDir = temporaryDirectory();
-    const first = openSqliteStore({ dataDir });
-    first.appendOutbox('CP-1', 'name:a', record(1));
-    first.appendOutbox('CP-1', 'name:a', record(2));
-    first.savePendingIdTag('CP-1', 'name:a', 'TAG');
-    first.putTransactionLink('CP-1', 'name:a', link('ref-1', { primaryTxId: '42', secondaryTxId: '7', idTag: 'T' }));
-    first.saveLastBoot('CP-1', '[2,"1","BootNotification",{}]');
+    const first = openSqliteStore({ dataDir, commitIntervalMs: 60_000 });
+    const fence = await first.acquireLease('CP-1', 'owner-1', 60_000);
+    if (fence === undefined) throw new Error('no lease');
+    const writes = [
+      first.append(A, entry(1, { priority: 'transaction', startRef: 'ref-1' }), ROOMY),
+      first.append(A, entry(2), ROOMY),
+      first.savePendingRemoteStart('CP-1', 'name:a', { version: '1.6', idTag: 'TAG' }, fence),
+      first.putTransactionLink('CP-1', 'name:a', { startRef: 'ref-1', primaryTxId: '42', secondaryTxId: '7', remoteStart: null, stoppedAt: null }, fence),
+      first.saveLastBoot('CP-1', '[2,"1","BootNotification",{}]'),
+    ];
     expect(first.pendingWrites).toBe(5);
-    first.close();
+    await first.close();
+    await Promise.all(writes);
     expect(fs.existsSync(path.join(dataDir, DEFAULT_STORE_FILE_NAME))).toBe(true);
 
     const second = open({ dataDir });
-    expect(second.loadOutbox('CP-1', 'name:a')).toEqual([record(1), record(2)]);
-    expect(second.takePendingIdTag('CP-1', 'name:a')).toBe('TAG');
-    expect(second.findTransactionLinkByPrimaryId('CP-1', 'name:a', '42')).toEqual(
-      link('ref-1', { primaryTxId: '42', secondaryTxId: '7', idTag: 'T' }),
-    );
-    expect(second.loadLastBoot('CP-1')).toBe('[2,"1","BootNotification",{}]');
+    const read = await second.read(A, 0, 10, 100_000);
+    expect(read.map((r) => r.messageId)).toEqual(['m-1', 'm-2']);
+    expect(read[0]).toMatchObject({ priority: 'transaction', startRef: 'ref-1' });
+    expect(await second.takePendingRemoteStart('CP-1', 'name:a', fence)).toEqual({ version: '1.6', idTag: 'TAG' });
+    expect(await second.findTransactionLinkByPrimaryId('CP-1', 'name:a', '42')).toMatchObject({ startRef: 'ref-1', secondaryTxId: '7' });
+    expect(await second.loadLastBoot('CP-1')).toBe('[2,"1","BootNotification",{}]');
   });
 
-  it('creates a missing data directory and uses fileName', () => {
+  it('creates a missing data directory and uses fileName', async () => {
     const dataDir = path.join(temporaryDirectory(), 'a', 'b');
     const store = open({ dataDir, fileName: 'custom.db' });
-    store.saveLastBoot('CP-1', 'x');
-    store.close();
+    await store.saveLastBoot('CP-1', 'x');
     expect(fs.existsSync(path.join(dataDir, 'custom.db'))).toBe(true);
   });
 
-  it('writes schema version 1 in WAL mode', () => {
+  it('writes schema version 2 in WAL mode', async () => {
     const dataDir = temporaryDirectory();
-    open({ dataDir }).close();
+    await open({ dataDir }).close();
     const db = new Database(path.join(dataDir, DEFAULT_STORE_FILE_NAME));
     try {
-      expect(db.pragma('user_version', { simple: true })).toBe(1);
+      expect(db.pragma('user_version', { simple: true })).toBe(2);
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     } finally {
       db.close();
     }
   });
 
-  it('keeps what was flushed when the process is killed with SIGKILL', async () => {
+  it('keeps every committed write when the process is killed with SIGKILL', async () => {
     const compiled = fileURLToPath(new URL('../../dist/store/sqlite-store.js', import.meta.url));
-    if (!fs.existsSync(compiled)) throw new Error(`${compiled} is missing: run \`npm run build\` (npm test does it)`);
+    const source = fileURLToPath(new URL('../../src/store/sqlite-store.ts', import.meta.url));
+    if (!fs.existsSync(compiled) || fs.statSync(compiled).mtimeMs < fs.statSync(source).mtimeMs) {
+      throw new Error(`${compiled} is missing or older than its source: run \`npm run build\` (npm test does it)`);
+    }
     const dataDir = temporaryDirectory();
     // The child never closes the store: the committed transactions live only in the WAL when it dies.
     const script = `
+      // The store's timers are unref'd: something must keep this process alive until the commit.
+      setInterval(() => {}, 60_000);
       const [moduleUrl, dataDir] = process.argv.slice(1);
       const { openSqliteStore } = await import(moduleUrl);
       const store = openSqliteStore({ dataDir });
-      for (let seq = 0; seq < 500; seq += 1) {
-        store.appendOutbox('CP-1', 'name:a', {
-          seq, frame: '[2,"' + seq + '","Heartbeat",{}]', action: 'Heartbeat', priority: 'droppable',
-          startRef: null, txRef: null, enqueuedAt: seq,
-        });
+      const limits = { maxMessages: 10000, maxBytes: 10000000 };
+      const appends = [];
+      for (let n = 0; n < 500; n += 1) {
+        appends.push(store.append({ chargerId: 'CP-1', secondaryKey: 'name:a' }, {
+          frame: '[2,"' + n + '","Heartbeat",{}]', messageId: String(n), action: 'Heartbeat', kind: 'call',
+          priority: 'droppable', startRef: null, txRef: null, enqueuedAt: n,
+        }, limits));
       }
-      store.putTransactionLink('CP-1', 'name:a', { startRef: 'ref-1', primaryTxId: '42', secondaryTxId: null, idTag: null });
-      store.saveLastBoot('CP-1', 'boot');
-      setImmediate(() => {
-        process.stdout.write('flushed ' + store.flushCount + ' ' + store.pendingWrites + '\\n');
-        setInterval(() => {}, 60_000);
-      });
+      const results = await Promise.all(appends);
+      await store.saveLastBoot('CP-1', 'boot');
+      process.stdout.write('committed ' + results.length + ' ' + store.pendingWrites + '\\n');
     `;
-    const child = spawn(
-      process.execPath,
-      ['--input-type=module', '-e', script, new URL(`file://${compiled}`).href, dataDir],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-      child.once('exit', (code, signal) => resolve({ code, signal })),
-    );
-    const line = await new Promise<string>((resolve, reject) => {
-      let stdout = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        stdout += chunk;
-        if (stdout.includes('\n')) resolve(stdout.trim());
-      });
-      child.once('exit', (code) => reject(new Error(`child exited (${String(code)}) before flushing: ${stderr}`)));
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, new URL(`file://${compiled}`).href, dataDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    expect(line).toBe('flushed 1 0');
+    children.push(child);
+    const { line, exited } = watchChild(child);
+    expect(await line('committed')).toBe('committed 500 0');
     child.kill('SIGKILL');
     expect(await exited).toEqual({ code: null, signal: 'SIGKILL' });
 
     const store = open({ dataDir });
-    const outbox = store.loadOutbox('CP-1', 'name:a');
-    expect(outbox.map((r) => r.seq)).toEqual(Array.from({ length: 500 }, (_, seq) => seq));
+    const outbox = await store.read(A, 0, 1_000, 10_000_000);
+    expect(outbox.map((r) => r.messageId)).toEqual(Array.from({ length: 500 }, (_, n) => String(n)));
     expect(outbox[499]?.frame).toBe('[2,"499","Heartbeat",{}]');
-    expect(store.findTransactionLinkByPrimaryId('CP-1', 'name:a', '42')?.startRef).toBe('ref-1');
-    expect(store.loadLastBoot('CP-1')).toBe('boot');
+    expect(await store.stats(A)).toMatchObject({ messages: 500 });
+    expect(await store.loadLastBoot('CP-1')).toBe('boot');
   });
 });
 
 describe('SqliteMirrorStore: write failures', () => {
-  it('reports a failed scheduled flush, keeps every write, and commits them once space is back', async () => {
-    const refTimers = (): number => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+  it('SQLITE_FULL: reports, keeps every write, settles none, and commits them all once there is room', async () => {
     const refTimersBefore = refTimers();
     const reports: Array<{ error: StoreError; pending: number }> = [];
-    let reported: () => void = () => undefined;
-    const firstReport = new Promise<void>((resolve) => (reported = resolve));
-    const store = openFullDisk((error, pending) => {
-      reports.push({ error, pending });
-      reported();
+    const firstReport = signal();
+    const store = openFullDisk({
+      onWriteError: (error, pending) => {
+        reports.push({ error, pending });
+        firstReport.fire();
+      },
     });
+    const writes = tracked<unknown>([
+      ...Array.from({ length: 50 }, (_, n) => store.append(A, entry(n, { pad: BIG_PAD }), ROOMY)),
+      store.saveLastBoot('CP-1', 'boot'),
+    ]);
+    await firstReport.promise;
 
-    for (let seq = 0; seq < 50; seq += 1) store.appendOutbox('CP-1', 'name:a', record(seq, { frame: BIG_FRAME }));
-    store.saveLastBoot('CP-1', 'boot');
-    await firstReport; // the setImmediate flush failed without throwing into the event loop
-
-    expect(reports).toHaveLength(1);
     expect(reports[0]?.error.code).toBe(ErrorCode.StoreWriteFailed);
     expect(reports[0]?.error.message).toMatch(/SQLITE_FULL/);
     expect(reports[0]?.error.message).toContain(store.filePath);
     expect(reports[0]?.pending).toBe(51);
     expect(store.healthy).toBe(false);
     expect(store.pendingWrites).toBe(51);
-    expect(store.flushCount).toBe(0);
+    expect(store.commitCount).toBe(0);
+    expect(writes.settled()).toBe(0);
     // The retry timer is unref'd: a failing disk never keeps the process alive.
     expect(refTimers()).toBe(refTimersBefore);
-
-    // An explicit flush reports as well, then throws; a read cannot answer without its own writes.
-    expectStoreError(() => store.flush(), ErrorCode.StoreWriteFailed);
-    expectStoreError(() => store.loadOutbox('CP-1', 'name:a'), ErrorCode.StoreWriteFailed);
-    expect(reports).toHaveLength(3);
+    // An explicit flush tries now, reports, and rejects; the writes stay queued.
+    const reportsBefore = reports.length;
+    await expectStoreError(store.flush(), ErrorCode.StoreWriteFailed);
+    expect(reports.length).toBe(reportsBefore + 1);
     expect(store.pendingWrites).toBe(51);
+    expect(writes.settled()).toBe(0);
 
     store.setMaxPageCount(1_000_000);
-    store.flush();
+    // The retry timer commits them: no flush needed.
+    await Promise.all(writes.promises);
     expect(store.healthy).toBe(true);
     expect(store.pendingWrites).toBe(0);
-    expect(store.loadOutbox('CP-1', 'name:a').map((r) => r.seq)).toEqual(Array.from({ length: 50 }, (_, seq) => seq));
-    expect(store.loadLastBoot('CP-1')).toBe('boot');
-    expect(reports).toHaveLength(3);
+    const read = await store.read(A, 0, 100, 10_000_000);
+    expect(read.map((r) => r.messageId)).toEqual(Array.from({ length: 50 }, (_, n) => `m-${n}`));
+    expect(await store.loadLastBoot('CP-1')).toBe('boot');
   });
 
-  it('retries after 1 s, then 2 s, …, and meanwhile batches new writes into the retry', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const reports: number[] = [];
-    let reported: () => void = () => undefined;
-    const firstReport = new Promise<void>((resolve) => (reported = resolve));
-    const store = openFullDisk((_error, pending) => {
-      reports.push(pending);
-      reported();
-    });
-
-    for (let seq = 0; seq < 50; seq += 1) store.appendOutbox('CP-1', 'name:a', record(seq, { frame: BIG_FRAME }));
-    await firstReport;
-    expect(reports).toEqual([50]);
-
-    // While the retry is due, a new write schedules no flush of its own.
-    store.appendOutbox('CP-1', 'name:a', record(50));
-    await nextTurn();
-    expect(reports).toEqual([50]);
-
-    vi.advanceTimersByTime(999);
-    expect(reports).toEqual([50]);
-    vi.advanceTimersByTime(1);
-    expect(reports).toEqual([50, 51]);
-    vi.advanceTimersByTime(1_999);
-    expect(reports).toEqual([50, 51]);
-    vi.advanceTimersByTime(1);
-    expect(reports).toEqual([50, 51, 51]);
-
-    store.setMaxPageCount(1_000_000);
-    vi.advanceTimersByTime(4_000);
-    expect(store.healthy).toBe(true);
-    expect(store.pendingWrites).toBe(0);
-    expect(reports).toEqual([50, 51, 51]);
-    expect(vi.getTimerCount()).toBe(0);
-    expect(store.loadOutbox('CP-1', 'name:a')).toHaveLength(51);
-
-    // Healthy again: the next turn's writes flush on their own, and a later failure starts over at 1 s.
-    store.appendOutbox('CP-1', 'name:a', record(51));
-    await nextTurn();
-    expect(store.flushCount).toBe(2);
-  });
-
-  it('caps the retry delay at 30 s', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+  it('retries a failed commit after ~100 ms, doubling up to 5 s; new writes wait for the retry', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] });
+    vi.spyOn(Math, 'random').mockReturnValue(0.5); // no jitter: the middle of the ±20 % band
     let reports = 0;
-    let reported: () => void = () => undefined;
-    const firstReport = new Promise<void>((resolve) => (reported = resolve));
-    const store = openFullDisk(() => {
-      reports += 1;
-      reported();
-    });
-    for (let seq = 0; seq < 50; seq += 1) store.appendOutbox('CP-1', 'name:a', record(seq, { frame: BIG_FRAME }));
-    await firstReport;
-    // 1 + 2 + 4 + 8 + 16 s, then 30 s each.
-    vi.advanceTimersByTime(1_000 + 2_000 + 4_000 + 8_000 + 16_000);
-    expect(reports).toBe(6);
-    vi.advanceTimersByTime(29_999);
-    expect(reports).toBe(6);
-    vi.advanceTimersByTime(1);
-    expect(reports).toBe(7);
-    vi.advanceTimersByTime(30_000);
-    expect(reports).toBe(8);
-    expect(store.pendingWrites).toBe(50);
+    const store = openFullDisk({ onWriteError: () => (reports += 1) });
+    const appends = Array.from({ length: 50 }, (_, n) => store.append(A, entry(n, { pad: BIG_PAD }), ROOMY));
+    vi.advanceTimersByTime(5); // the commit timer: the first failure
+    expect(reports).toBe(1);
+    // A write made while a retry is due schedules no commit of its own (the counts below would be off).
+    const more = store.append(A, entry(50), ROOMY);
+
+    for (const delay of [100, 200, 400, 800, 1_600, 3_200, 5_000, 5_000]) {
+      const before = reports;
+      vi.advanceTimersByTime(delay - 1);
+      expect(reports).toBe(before);
+      vi.advanceTimersByTime(1);
+      expect(reports).toBe(before + 1);
+    }
+
+    store.setMaxPageCount(1_000_000);
+    vi.advanceTimersByTime(5_000);
+    expect(store.healthy).toBe(true);
+    expect(vi.getTimerCount()).toBe(0);
+    expect(await Promise.all([...appends, more])).toHaveLength(51);
   });
 
-  it('on close reports the writes it could not commit, and still closes', () => {
-    const reports: StoreError[] = [];
-    const store = openFullDisk((error) => reports.push(error));
-    for (let seq = 0; seq < 50; seq += 1) store.appendOutbox('CP-1', 'name:a', record(seq, { frame: BIG_FRAME }));
-    store.close();
-    expect(reports).toHaveLength(1);
-    expect(reports[0]?.code).toBe(ErrorCode.StoreWriteFailed);
-    expect(reports[0]?.message).toMatch(/lost/);
-    expect(store.pendingWrites).toBe(0);
-    expectStoreError(() => store.loadOutbox('CP-1', 'name:a'), ErrorCode.StoreUnavailable);
-  });
-
-  it('drops and reports an append whose seq is already stored, without blocking the rest of the batch', () => {
+  it('a commit refused for a lock is retried after ~10 ms, doubling up to 1 s, and reported as a lock', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] });
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
     const reports: StoreError[] = [];
     const store = open({ onWriteError: (error) => reports.push(error) });
-    store.appendOutbox('CP-1', 'name:a', record(1, { action: 'First' }));
-    store.flush();
-    store.appendOutbox('CP-1', 'name:a', record(1, { action: 'Second' }));
-    store.appendOutbox('CP-1', 'name:a', record(2));
-    store.flush();
-
-    expect(store.healthy).toBe(true);
-    expect(store.loadOutbox('CP-1', 'name:a')).toEqual([record(1, { action: 'First' }), record(2)]);
-    expect(reports).toHaveLength(1);
-    expect(reports[0]?.code).toBe(ErrorCode.StoreWriteFailed);
-    expect(reports[0]?.message).toContain('charger CP-1, secondary name:a, seq 1');
+    // Another connection (the same process will do here: what matters is the file lock) holds the write lock.
+    const other = new Database(store.filePath);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      const append = store.append(A, entry(1), ROOMY);
+      vi.advanceTimersByTime(5);
+      expect(reports).toHaveLength(1);
+      expect(reports[0]?.message).toContain('locked by another connection');
+      expect(reports[0]?.cause).toMatchObject({ code: 'SQLITE_BUSY' });
+      for (const delay of [10, 20, 40, 80, 160, 320, 640, 1_000, 1_000]) {
+        const before = reports.length;
+        vi.advanceTimersByTime(delay - 1);
+        expect(reports.length).toBe(before);
+        vi.advanceTimersByTime(1);
+        expect(reports.length).toBe(before + 1);
+      }
+      other.exec('COMMIT');
+      vi.advanceTimersByTime(1_000);
+      expect(store.healthy).toBe(true);
+      expect((await append).seq).toBeGreaterThan(0);
+    } finally {
+      other.close();
+    }
   });
 
-  it('refuses a seq or timestamp that is not an integer, before it can reach the batch', () => {
+  it('refuses appends beyond maxPendingBytes while the disk is failing, and loses nothing it accepted', async () => {
+    const big = Buffer.byteLength(entry(0, { pad: BIG_PAD }).frame);
+    const firstReport = signal();
+    const store = openFullDisk({ maxPendingBytes: 10 * big, onWriteError: firstReport.fire });
+    const accepted = Array.from({ length: 10 }, (_, n) => store.append(A, entry(n, { pad: BIG_PAD }), ROOMY));
+    await firstReport.promise;
+
+    const refused = await expectStoreError(store.append(A, entry(10, { pad: BIG_PAD }), ROOMY), ErrorCode.StoreOverloaded);
+    expect(refused.message).toContain(store.filePath);
+    await expectStoreError(store.append(A, entry(11), ROOMY), ErrorCode.StoreOverloaded);
+    expect(store.pendingBytes).toBe(10 * big);
+    expect(store.pendingWrites).toBe(10);
+
+    store.setMaxPageCount(1_000_000);
+    await store.flush();
+    await Promise.all(accepted);
+    expect((await store.read(A, 0, 100, 10_000_000)).map((r) => r.messageId)).toEqual(Array.from({ length: 10 }, (_, n) => `m-${n}`));
+    // Room again.
+    expect((await store.append(A, entry(12), ROOMY)).seq).toBeGreaterThan(0);
+  });
+
+  it('a write that fails on its own is rejected, changes nothing, and holds up no other write', async () => {
     const store = open();
-    expect(() => store.appendOutbox('CP-1', 'name:a', record(Number.NaN))).toThrow(RangeError);
-    expect(() => store.appendOutbox('CP-1', 'name:a', record(1.5))).toThrow(RangeError);
-    expect(() => store.appendOutbox('CP-1', 'name:a', record(1, { enqueuedAt: Number.POSITIVE_INFINITY }))).toThrow(
-      RangeError,
-    );
+    const fence = await store.acquireLease('CP-1', 'owner-1', 60_000);
+    if (fence === undefined) throw new Error('no lease');
+    await store.savePendingRemoteStart('CP-1', 'name:a', { version: '1.6', idTag: 'TAG' }, fence);
+    const other = new Database(store.filePath);
+    try {
+      other.prepare("UPDATE remote_starts SET tag = 'not json' WHERE charger_id = 'CP-1'").run();
+      const take = store.takePendingRemoteStart('CP-1', 'name:a', fence);
+      const append = store.append(A, entry(1), ROOMY);
+      const error = await expectStoreError(take, ErrorCode.StoreWriteFailed);
+      expect(error.message).toContain(store.filePath);
+      expect((await append).seq).toBeGreaterThan(0);
+      expect(store.healthy).toBe(true);
+      expect(other.prepare('SELECT tag FROM remote_starts').all()).toEqual([{ tag: 'not json' }]);
+    } finally {
+      other.close();
+    }
+  });
+
+  it('on close, reports what it could not commit and rejects those writes', async () => {
+    const reports: StoreError[] = [];
+    const store = openFullDisk({ onWriteError: (error) => reports.push(error) });
+    const appends = Array.from({ length: 50 }, (_, n) => store.append(A, entry(n, { pad: BIG_PAD }), ROOMY));
+    await store.close();
+    expect(reports.length).toBeGreaterThanOrEqual(1);
+    expect(reports.at(-1)?.code).toBe(ErrorCode.StoreWriteFailed);
+    expect(reports.at(-1)?.message).toMatch(/SQLITE_FULL/);
+    for (const append of appends) {
+      const error = await expectStoreError(append, ErrorCode.StoreWriteFailed);
+      expect(error.message).toMatch(/closed before this write could be committed/);
+    }
     expect(store.pendingWrites).toBe(0);
+    expect((await expectStoreError(store.read(A, 0, 1, 1), ErrorCode.StoreUnavailable)).message).toBe('store is closed');
+  });
+
+  it('leaves no commit or retry timer behind when closed', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] });
+    const store = openFullDisk({ onWriteError: () => undefined });
+    const appends = Array.from({ length: 50 }, (_, n) => store.append(A, entry(n, { pad: BIG_PAD }), ROOMY));
+    vi.advanceTimersByTime(5);
+    expect(store.healthy).toBe(false);
+    expect(vi.getTimerCount()).toBe(1);
+    await store.close();
+    expect(vi.getTimerCount()).toBe(0);
+    await Promise.allSettled(appends);
+  });
+});
+
+describe('SqliteMirrorStore: another process holds the write lock', () => {
+  const HOLD_MS = 1_500;
+  /** Far below the lock time: this checks the behaviour (no waiting on the lock), not speed. */
+  const MAX_STALL_MS = 300;
+
+  it('accepts appends without blocking the event loop, and settles them all, in order, once the lock is gone', async () => {
+    const reports: StoreError[] = [];
+    const store = open({ onWriteError: (error) => reports.push(error) });
+    await store.saveLastBoot('CP-1', 'boot');
+
+    const script = `
+      import Database from 'better-sqlite3';
+      const [file, holdMs] = process.argv.slice(1);
+      const db = new Database(file, { timeout: 5000 });
+      db.exec('BEGIN IMMEDIATE');
+      process.stdout.write('locked\\n');
+      setTimeout(() => {
+        db.exec('COMMIT');
+        db.close();
+        process.stdout.write('released\\n');
+      }, Number(holdMs));
+    `;
+    // cwd: the repository, so that the child resolves better-sqlite3 from its node_modules.
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, store.filePath, String(HOLD_MS)], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    const { line } = watchChild(child);
+    await line('locked');
+
+    const stalls = monitorEventLoopDelay({ resolution: 10 });
+    stalls.enable();
+    const started = performance.now();
+    const order: number[] = [];
+    const settledAfterMs: number[] = [];
+    const appends = Array.from({ length: 200 }, (_, n) =>
+      store.append(A, entry(n), ROOMY).then((result) => {
+        order.push(n);
+        settledAfterMs.push(performance.now() - started);
+        return result.seq;
+      }),
+    );
+    expect(store.pendingWrites).toBe(200);
+    // A WAL reader is not blocked by a writer.
+    expect(await store.loadLastBoot('CP-1')).toBe('boot');
+
+    const seqs = await Promise.all(appends);
+    stalls.disable();
+    await line('released');
+
+    expect(order).toEqual(Array.from({ length: 200 }, (_, n) => n));
+    for (let i = 1; i < seqs.length; i += 1) expect(seqs[i]).toBeGreaterThan(seqs[i - 1] ?? Infinity);
+    // Nothing settled while the other process held the lock (it held it HOLD_MS after saying so).
+    expect(Math.min(...settledAfterMs)).toBeGreaterThan(HOLD_MS - 200);
+    expect(reports.length).toBeGreaterThan(0);
+    expect(reports.every((report) => report.message.includes('locked by another connection'))).toBe(true);
+    expect(stalls.max / 1e6).toBeLessThan(MAX_STALL_MS);
+    expect(store.healthy).toBe(true);
+    expect((await store.stats(A)).messages).toBe(200);
+  });
+});
+
+describe('SqliteMirrorStore: migration from schema version 1', () => {
+  /** The schema ocpp-splitter 0.1 wrote, frozen here as a fixture: the test must not follow later changes. */
+  const SCHEMA_V1 = `
+    CREATE TABLE outbox (
+      charger_id TEXT NOT NULL, secondary_key TEXT NOT NULL, seq INTEGER NOT NULL, frame TEXT NOT NULL,
+      action TEXT NOT NULL, priority TEXT NOT NULL, start_ref TEXT, tx_ref TEXT, enqueued_at INTEGER NOT NULL,
+      PRIMARY KEY (charger_id, secondary_key, seq));
+    CREATE TABLE pending_id_tags (
+      charger_id TEXT NOT NULL, secondary_key TEXT NOT NULL, id_tag TEXT NOT NULL, saved_at INTEGER NOT NULL,
+      PRIMARY KEY (charger_id, secondary_key)) WITHOUT ROWID;
+    CREATE TABLE transaction_links (
+      charger_id TEXT NOT NULL, secondary_key TEXT NOT NULL, start_ref TEXT NOT NULL, primary_tx_id TEXT,
+      secondary_tx_id TEXT, id_tag TEXT, updated_at INTEGER NOT NULL,
+      PRIMARY KEY (charger_id, secondary_key, start_ref)) WITHOUT ROWID;
+    CREATE INDEX transaction_links_by_primary_tx ON transaction_links (charger_id, secondary_key, primary_tx_id);
+    CREATE TABLE last_boot (charger_id TEXT NOT NULL PRIMARY KEY, frame TEXT NOT NULL, saved_at INTEGER NOT NULL);
+  `;
+  const ID_TOKEN_2X = '{"idToken":{"idToken":"X1","type":"ISO14443"},"remoteStartId":7}';
+  const OUTBOX_V1 = [
+    ['CP-1', 'name:a', 3, '[2,"id-3","StartTransaction",{"idTag":"ÄBC-✓"}]', 'StartTransaction', 'transaction', 'ref-1', null, T0 + 3],
+    ['CP-1', 'name:a', 7, '[2,"id-7","MeterValues",{"connectorId":1}]', 'MeterValues', 'droppable', null, '42', T0 + 7],
+    ['CP-1', 'name:a', 8, '[ 2 , "id-8" , "StopTransaction" , {} ]', 'StopTransaction', 'transaction', null, '42', T0 + 8],
+    ['CP-1', 'name:b', 1, '[2,"id-b1","Heartbeat",{}]', 'Heartbeat', 'droppable', null, null, T0 + 1],
+    // A type spelled `2.0`: valid JSON the head scanner declines; the full parser reads its id.
+    ['CP-2', 'name:a', 5, '[2.0,"id-odd","Heartbeat",{}]', 'Heartbeat', 'droppable', null, null, T0 + 5],
+  ] as const;
+
+  function writeV1File(file: string): void {
+    const db = new Database(file);
+    try {
+      db.pragma('journal_mode = WAL');
+      db.exec(SCHEMA_V1);
+      const outbox = db.prepare('INSERT INTO outbox VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+      for (const row of OUTBOX_V1) outbox.run(...row);
+      const tags = db.prepare('INSERT INTO pending_id_tags VALUES (?, ?, ?, ?)');
+      tags.run('CP-1', 'name:a', 'TAG-16', T0);
+      tags.run('CP-1', 'name:b', ID_TOKEN_2X, T0);
+      const links = db.prepare('INSERT INTO transaction_links VALUES (?, ?, ?, ?, ?, ?, ?)');
+      links.run('CP-1', 'name:a', 'ref-1', '42', '501', 'TAG-16', T0);
+      links.run('CP-1', 'name:b', 'ref-1', '42', null, ID_TOKEN_2X, T0 + 1);
+      links.run('CP-2', 'name:a', 'ref-2', null, null, null, T0);
+      const boots = db.prepare('INSERT INTO last_boot VALUES (?, ?, ?)');
+      boots.run('CP-1', '[2,"b1","BootNotification",{}]', T0);
+      boots.run('CP-2', '[2,"b2","BootNotification",{}]', T0);
+      db.pragma('user_version = 1');
+    } finally {
+      db.close();
+    }
+  }
+
+  it('converts a version 1 file without losing a row', async () => {
+    const dataDir = temporaryDirectory();
+    const file = path.join(dataDir, DEFAULT_STORE_FILE_NAME);
+    writeV1File(file);
+    const now = T0 + 60_000;
+    const store = open({ dataDir, now: () => now });
+
+    const a = await store.read(A, 0, 100, 1_000_000);
+    expect(a).toEqual(
+      OUTBOX_V1.slice(0, 3).map(([, , , frame, action, priority, startRef, txRef, enqueuedAt], i) => ({
+        seq: a[i]?.seq,
+        frame,
+        messageId: ['id-3', 'id-7', 'id-8'][i],
+        action,
+        kind: 'call',
+        priority,
+        startRef,
+        txRef,
+        enqueuedAt,
+        bytes: Buffer.byteLength(frame),
+      })),
+    );
+    expect(a.map((r) => r.seq)).toEqual([...a.map((r) => r.seq)].sort((x, y) => x - y));
+    expect(await store.stats(A)).toEqual({
+      messages: 3,
+      bytes: a.reduce((sum, r) => sum + r.bytes, 0),
+      oldestEnqueuedAt: T0 + 3,
+    });
+    expect((await store.read({ chargerId: 'CP-1', secondaryKey: 'name:b' }, 0, 100, 1_000_000)).map((r) => r.messageId)).toEqual(['id-b1']);
+    expect((await store.read({ chargerId: 'CP-2', secondaryKey: 'name:a' }, 0, 100, 1_000_000)).map((r) => r.messageId)).toEqual(['id-odd']);
+
+    const idToken2x = { version: '2.x', idToken: { idToken: 'X1', type: 'ISO14443' }, remoteStartId: 7 };
+    expect(await store.findTransactionLinkByStartRef('CP-1', 'name:a', 'ref-1')).toEqual({
+      startRef: 'ref-1',
+      primaryTxId: '42',
+      secondaryTxId: '501',
+      remoteStart: { version: '1.6', idTag: 'TAG-16' },
+      stoppedAt: null,
+    });
+    expect(await store.findTransactionLinkByPrimaryId('CP-1', 'name:b', '42')).toEqual({
+      startRef: 'ref-1',
+      primaryTxId: '42',
+      secondaryTxId: null,
+      remoteStart: idToken2x,
+      stoppedAt: null,
+    });
+    expect(await store.findTransactionLinkByStartRef('CP-2', 'name:a', 'ref-2')).toEqual({
+      startRef: 'ref-2',
+      primaryTxId: null,
+      secondaryTxId: null,
+      remoteStart: null,
+      stoppedAt: null,
+    });
+    expect(await store.loadLastBoot('CP-1')).toBe('[2,"b1","BootNotification",{}]');
+    expect(await store.loadLastBoot('CP-2')).toBe('[2,"b2","BootNotification",{}]');
+    const fence = await store.acquireLease('CP-1', 'owner-1', 60_000);
+    if (fence === undefined) throw new Error('no lease');
+    expect(await store.takePendingRemoteStart('CP-1', 'name:a', fence)).toEqual({ version: '1.6', idTag: 'TAG-16' });
+    expect(await store.takePendingRemoteStart('CP-1', 'name:b', fence)).toEqual(idToken2x);
+
+    // New entries follow the converted ones.
+    const { seq } = await store.append(A, entry(100), ROOMY);
+    expect(seq).toBeGreaterThan(Math.max(...a.map((r) => r.seq)));
+    // Every charger of the file counts as seen at the upgrade: nothing is stale yet.
+    expect(await store.prune({ now, retentionMs: 24 * 3_600_000, stoppedLinkGraceMs: 3_600_000, configuredSecondaries: ['name:a', 'name:b'] })).toEqual({
+      staleOutboxEntries: 0,
+      orphanOutboxEntries: 0,
+      transactionLinks: 0,
+      remoteStarts: 0,
+      lastBoots: 0,
+    });
+
+    const check = new Database(file, { readonly: true });
+    try {
+      expect(check.pragma('user_version', { simple: true })).toBe(2);
+      const count = (table: string): unknown => check.prepare(`SELECT count(*) AS n FROM ${table}`).get();
+      expect(count('outbox')).toEqual({ n: OUTBOX_V1.length + 1 });
+      expect(count('transaction_links')).toEqual({ n: 3 });
+      expect(count('last_boot')).toEqual({ n: 2 });
+      expect(count('remote_starts')).toEqual({ n: 0 });
+    } finally {
+      check.close();
+    }
+  });
+
+  it('opens a converted file again without converting it twice', async () => {
+    const dataDir = temporaryDirectory();
+    writeV1File(path.join(dataDir, DEFAULT_STORE_FILE_NAME));
+    const first = openSqliteStore({ dataDir });
+    const before = await first.read(A, 0, 100, 1_000_000);
+    await first.close();
+    const second = open({ dataDir });
+    expect(await second.read(A, 0, 100, 1_000_000)).toEqual(before);
   });
 });
 
 describe('openSqliteStore: refusals', () => {
+  function expectOpenError(options: Partial<SqliteStoreOptions>): StoreError {
+    let caught: unknown;
+    try {
+      open(options);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(StoreError);
+    if (!(caught instanceof StoreError)) throw new Error('unreachable');
+    expect(caught.code).toBe(ErrorCode.StoreUnavailable);
+    return caught;
+  }
+
   it('refuses a data directory that is a file, naming the path and the OS reason', () => {
     const dataDir = path.join(temporaryDirectory(), 'not-a-dir');
     fs.writeFileSync(dataDir, 'x');
-    const error = expectStoreError(() => open({ dataDir }), ErrorCode.StoreUnavailable);
+    const error = expectOpenError({ dataDir });
     expect(error.message).toContain(path.join(dataDir, DEFAULT_STORE_FILE_NAME));
     expect(error.message).toMatch(/EEXIST|ENOTDIR/);
     expect(error.message).not.toContain('\n');
@@ -493,7 +704,7 @@ describe('openSqliteStore: refusals', () => {
   it('refuses a database path that is a directory', () => {
     const dataDir = temporaryDirectory();
     fs.mkdirSync(path.join(dataDir, DEFAULT_STORE_FILE_NAME));
-    const error = expectStoreError(() => open({ dataDir }), ErrorCode.StoreUnavailable);
+    const error = expectOpenError({ dataDir });
     expect(error.message).toContain(path.join(dataDir, DEFAULT_STORE_FILE_NAME));
     expect(error.message).toMatch(/SQLITE_CANTOPEN/);
   });
@@ -501,8 +712,7 @@ describe('openSqliteStore: refusals', () => {
   it('refuses a file that is not a database', () => {
     const dataDir = temporaryDirectory();
     fs.writeFileSync(path.join(dataDir, DEFAULT_STORE_FILE_NAME), 'this is not a database '.repeat(100));
-    const error = expectStoreError(() => open({ dataDir }), ErrorCode.StoreUnavailable);
-    expect(error.message).toMatch(/SQLITE_NOTADB/);
+    expect(expectOpenError({ dataDir }).message).toMatch(/SQLITE_NOTADB/);
   });
 
   it('refuses a schema version newer than it knows, and leaves the file as it was', () => {
@@ -512,9 +722,9 @@ describe('openSqliteStore: refusals', () => {
     db.pragma('user_version = 99');
     db.close();
 
-    const error = expectStoreError(() => open({ dataDir }), ErrorCode.StoreUnavailable);
+    const error = expectOpenError({ dataDir });
     expect(error.message).toContain(file);
-    expect(error.message).toMatch(/schema version 99 .*\(1\)/);
+    expect(error.message).toMatch(/schema version 99 .*\(2\)/);
 
     const check = new Database(file);
     try {
@@ -524,45 +734,12 @@ describe('openSqliteStore: refusals', () => {
       check.close();
     }
   });
-});
 
-describe('SqliteMirrorStore: close', () => {
-  it('is idempotent, and every method throws StoreUnavailable afterwards', () => {
-    const store = open();
-    store.close();
-    store.close();
-    const calls: Array<() => unknown> = [
-      () => store.loadOutbox('CP-1', 'name:a'),
-      () => store.appendOutbox('CP-1', 'name:a', record(1)),
-      () => store.deleteOutbox('CP-1', 'name:a', 1),
-      () => store.savePendingIdTag('CP-1', 'name:a', 'T'),
-      () => store.takePendingIdTag('CP-1', 'name:a'),
-      () => store.putTransactionLink('CP-1', 'name:a', link('r')),
-      () => store.setPrimaryTransactionId('CP-1', 'r', '1'),
-      () => store.setSecondaryTransactionId('CP-1', 'name:a', 'r', '1'),
-      () => store.findTransactionLinkByStartRef('CP-1', 'name:a', 'r'),
-      () => store.findTransactionLinkByPrimaryId('CP-1', 'name:a', '1'),
-      () => store.deleteTransactionLink('CP-1', 'name:a', 'r'),
-      () => store.saveLastBoot('CP-1', 'x'),
-      () => store.loadLastBoot('CP-1'),
-      () => store.flush(),
-      () => store.setMaxPageCount(10),
-    ];
-    for (const call of calls) {
-      expect(expectStoreError(call, ErrorCode.StoreUnavailable).message).toBe('store is closed');
-    }
-  });
-
-  it('leaves no scheduled flush or retry timer behind', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    let reported: () => void = () => undefined;
-    const firstReport = new Promise<void>((resolve) => (reported = resolve));
-    const store = openFullDisk(() => reported());
-    for (let seq = 0; seq < 50; seq += 1) store.appendOutbox('CP-1', 'name:a', record(seq, { frame: BIG_FRAME }));
-    await firstReport;
-    expect(vi.getTimerCount()).toBe(1);
-    store.close();
-    expect(vi.getTimerCount()).toBe(0);
+  it('refuses options out of range, naming the option', () => {
+    const dataDir = temporaryDirectory();
+    expect(() => openSqliteStore({ dataDir, commitIntervalMs: -1 })).toThrow(/commitIntervalMs/);
+    expect(() => openSqliteStore({ dataDir, maxPendingBytes: 0 })).toThrow(/maxPendingBytes/);
+    expect(() => openSqliteStore({ dataDir, maxPageCount: 1.5 })).toThrow(/maxPageCount/);
   });
 });
 
@@ -603,3 +780,37 @@ describe('secondaryStoreKey', () => {
     expect(String(caught)).not.toContain('pa/ss');
   });
 });
+
+/** A child's stdout lines as promises, and its exit. */
+function watchChild(child: ChildProcess): {
+  line: (prefix: string) => Promise<string>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+} {
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const lines: string[] = [];
+  const waiters: Array<{ prefix: string; resolve: (line: string) => void }> = [];
+  if (child.stdout !== null) {
+    createInterface({ input: child.stdout }).on('line', (text) => {
+      lines.push(text);
+      for (const waiter of waiters.filter((w) => text.startsWith(w.prefix))) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(text);
+      }
+    });
+  }
+  return {
+    exited,
+    line: (prefix) => {
+      const seen = lines.find((text) => text.startsWith(prefix));
+      if (seen !== undefined) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        waiters.push({ prefix, resolve });
+        void exited.then(({ code, signal }) => reject(new Error(`child exited (${String(code ?? signal)}) before "${prefix}": ${stderr}`)));
+      });
+    },
+  };
+}
