@@ -5,11 +5,14 @@
 import type Database from 'better-sqlite3';
 
 type SqlValue = string | number | null;
+/** An interface, not an alias: declaration files can then name it. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface Statement extends Database.Statement<SqlValue[], unknown> {}
 
 export type Statements = ReturnType<typeof prepareStatements>;
 
 export function prepareStatements(db: Database.Database) {
-  const sql = (text: string) => db.prepare<SqlValue[], unknown>(text);
+  const sql = (text: string): Statement => db.prepare<SqlValue[], unknown>(text);
   /** Chargers whose lease is held and unexpired at `?` (the policy's now): prune leaves them alone. */
   const held = 'SELECT charger_id FROM leases WHERE owner IS NOT NULL AND expires_at > ?';
   return {
