@@ -39,9 +39,29 @@ interface Held {
   attempts: number;
 }
 
-/** A name for this process as a lease owner: unique across hosts, processes and restarts. */
+/** A name for this process as a lease owner, `host:pid:random`: unique across hosts, processes and restarts. */
 export function processOwnerId(): string {
   return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Whether `owner` (as made by `processOwnerId`) is a process of this host that no longer runs.
+ * Its own pid with another random part is an earlier life of this very process (a container's
+ * PID 1 restarted). A pid that another process reuses reads as alive: then the lease simply expires.
+ */
+export function isGoneLocalProcess(owner: string, self: string): boolean {
+  const parts = owner.split(':');
+  if (parts.length < 3 || owner === self) return false;
+  const pid = Number(parts.at(-2));
+  const host = parts.slice(0, -2).join(':');
+  if (host !== hostname() || !Number.isSafeInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return error instanceof Error && 'code' in error && error.code === 'ESRCH';
+  }
 }
 
 export class LeaseKeeper {
@@ -94,8 +114,8 @@ export class LeaseKeeper {
     }));
   }
 
-  #acquire(chargerId: string, held: Held): void {
-    this.#store.acquireLease(chargerId, this.owner, this.#ttlMs).then(
+  #acquire(chargerId: string, held: Held, replacing?: string): void {
+    this.#store.acquireLease(chargerId, this.owner, this.#ttlMs, replacing).then(
       (grant) => {
         if (this.#held.get(chargerId) !== held) {
           // Let go while we were asking: give it back.
@@ -103,8 +123,8 @@ export class LeaseKeeper {
           return;
         }
         if (grant === undefined) {
-          if (held.attempts === 0) this.#log.info({ charger: chargerId }, 'charger owned by another process: its mirror waits for the lease');
-          this.#retry(chargerId, held);
+          if (replacing !== undefined) this.#retry(chargerId, held);
+          else this.#takeFromTheDeadOrWait(chargerId, held);
           return;
         }
         held.grant = grant;
@@ -117,6 +137,29 @@ export class LeaseKeeper {
         if (held.attempts === 0) this.#log.warn({ err: error, charger: chargerId }, 'lease cannot be taken yet (store unavailable); retrying');
         this.#retry(chargerId, held);
       },
+    );
+  }
+
+  /**
+   * The lease is held by someone else. When that is a process of this host that no longer
+   * runs (this proxy before a crash or a SIGKILL, a worker that died), it is taken at once:
+   * waiting for its expiry would only delay the mirror. Otherwise, ask again later.
+   */
+  #takeFromTheDeadOrWait(chargerId: string, held: Held): void {
+    const singleHost = this.#store.engine === 'sqlite' || this.#store.engine === 'memory';
+    const holder = singleHost ? this.#store.leaseHolder(chargerId) : Promise.resolve(undefined);
+    holder.then(
+      (current) => {
+        if (this.#held.get(chargerId) !== held) return;
+        if (current !== undefined && isGoneLocalProcess(current.owner, this.owner)) {
+          this.#log.info({ charger: chargerId }, 'lease held by a process of this host that is gone: taken over');
+          this.#acquire(chargerId, held, current.owner);
+          return;
+        }
+        if (held.attempts === 0) this.#log.info({ charger: chargerId }, 'charger owned by another process: its mirror waits for the lease');
+        this.#retry(chargerId, held);
+      },
+      () => this.#retry(chargerId, held),
     );
   }
 

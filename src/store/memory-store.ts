@@ -284,15 +284,23 @@ export class MemoryMirrorStore implements MirrorStore {
 
   // ── ownership ───────────────────────────────────────────────────────────
 
-  acquireLease(chargerId: string, owner: string, ttlMs: number): Promise<LeaseGrant | undefined> {
+  acquireLease(chargerId: string, owner: string, ttlMs: number, replacing?: string): Promise<LeaseGrant | undefined> {
     return this.#run(() => {
       checkTtl(ttlMs);
       const now = this.#now();
       const lease = this.#leases.get(chargerId);
-      if (lease !== undefined && lease.owner !== null && lease.owner !== owner && lease.expiresAt > now) return undefined;
+      if (lease !== undefined && lease.owner !== null && lease.owner !== owner && lease.owner !== replacing && lease.expiresAt > now) return undefined;
       const grant: LeaseGrant = { chargerId, owner, token: (lease?.token ?? 0) + 1, expiresAt: now + ttlMs };
       this.#leases.set(chargerId, { owner, token: grant.token, expiresAt: grant.expiresAt });
       return grant;
+    });
+  }
+
+  leaseHolder(chargerId: string): Promise<{ readonly owner: string; readonly expiresAt: number } | undefined> {
+    return this.#run(() => {
+      const lease = this.#leases.get(chargerId);
+      if (lease === undefined || lease.owner === null || lease.expiresAt <= this.#now()) return undefined;
+      return { owner: lease.owner, expiresAt: lease.expiresAt };
     });
   }
 

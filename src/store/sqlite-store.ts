@@ -463,7 +463,7 @@ export class SqliteMirrorStore implements MirrorStore {
   // Lease operations go through the queue like every write (so they keep their order with the
   // fenced writes around them) but ask for a commit in the next turn.
 
-  acquireLease(chargerId: string, owner: string, ttlMs: number): Promise<LeaseGrant | undefined> {
+  acquireLease(chargerId: string, owner: string, ttlMs: number, replacing?: string): Promise<LeaseGrant | undefined> {
     return this.#enqueue(() => {
       checkTtl(ttlMs);
       return {
@@ -471,12 +471,20 @@ export class SqliteMirrorStore implements MirrorStore {
         urgent: true,
         apply: ({ now }) => {
           const lease = this.#lease(chargerId);
-          if (lease !== undefined && lease.owner !== null && lease.owner !== owner && lease.expiresAt > now) return undefined;
+          if (lease !== undefined && lease.owner !== null && lease.owner !== owner && lease.owner !== replacing && lease.expiresAt > now) return undefined;
           const grant: LeaseGrant = { chargerId, owner, token: (lease?.token ?? 0) + 1, expiresAt: now + ttlMs };
           this.#sql.upsertLease.run(chargerId, owner, grant.token, grant.expiresAt);
           return grant;
         },
       };
+    });
+  }
+
+  leaseHolder(chargerId: string): Promise<{ readonly owner: string; readonly expiresAt: number } | undefined> {
+    return this.#read('lease', () => {
+      const lease = this.#lease(chargerId);
+      if (lease === undefined || lease.owner === null || lease.expiresAt <= this.#options.now()) return undefined;
+      return { owner: lease.owner, expiresAt: lease.expiresAt };
     });
   }
 

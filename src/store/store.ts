@@ -187,9 +187,13 @@ export interface MirrorStore {
   // ── ownership ───────────────────────────────────────────────────────────
   /**
    * Takes the charger's lease for `owner` when it is free, expired, or already `owner`'s,
-   * with a new token higher than every earlier one; undefined while another owner holds it.
+   * with a new token higher than every earlier one; undefined while another owner holds it —
+   * unless that owner is `replacing`, which the caller knows to be gone (a process of its own
+   * host that died): then the lease is taken at once rather than after it expires.
    */
-  acquireLease(chargerId: string, owner: string, ttlMs: number): Promise<LeaseGrant | undefined>;
+  acquireLease(chargerId: string, owner: string, ttlMs: number, replacing?: string): Promise<LeaseGrant | undefined>;
+  /** Who holds the charger's lease now (unexpired), if anyone. */
+  leaseHolder(chargerId: string): Promise<{ readonly owner: string; readonly expiresAt: number } | undefined>;
   /** Extends a lease still held with this fence; undefined when it was lost (expired and taken). */
   renewLease(chargerId: string, fence: Fence, ttlMs: number): Promise<LeaseGrant | undefined>;
   /** Lets go of the lease if this fence still holds it; no effect otherwise. */

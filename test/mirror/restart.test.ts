@@ -162,7 +162,7 @@ describe('a proxy killed with SIGKILL and restarted on the same DATA_DIR', () =>
     // link let go, so a crash in that window lost every one of them for the secondary.
     const primary = await startRawCsms({ answer: answers16(PRIMARY_TX) });
     const secondaryPort = await freePort();
-    const { configFile, env } = setUp(primary, secondaryPort);
+    const { dataDir, configFile, env } = setUp(primary, secondaryPort);
     const secondary = await startRawCsmsOnPort(secondaryPort, { answer: answers16(SECONDARY_TX) });
 
     const first = await runProxy(configFile, env);
@@ -178,6 +178,8 @@ describe('a proxy killed with SIGKILL and restarted on the same DATA_DIR', () =>
     const heartbeats = Array.from({ length: 50 }, (_, i) => ocpp16.heartbeat(`h-${i}`));
     const started = performance.now();
     for (const call of heartbeats) await exchange(charger, call);
+    // Committed within store_commit_interval_ms of arriving, while the old link still holds on.
+    await expect.poll(() => outboxActions(dataDir).length, POLL).toBe(heartbeats.length);
     await sigkill(first);
     // Killed inside the handover window, or the test proves nothing.
     expect(performance.now() - started).toBeLessThan(2_000);

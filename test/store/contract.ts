@@ -335,6 +335,22 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         expect(await store.acquireLease('CP-2', 'owner-2', LEASE_TTL_MS)).toMatchObject({ chargerId: 'CP-2', owner: 'owner-2' });
       });
 
+      it('says who holds a lease, and lets an owner known to be gone be replaced at once', async () => {
+        const store = await openStore();
+        expect(await store.leaseHolder('CP-1')).toBeUndefined();
+        const dead = await lease(store, 'CP-1', 'owner-dead');
+        expect(await store.leaseHolder('CP-1')).toEqual({ owner: 'owner-dead', expiresAt: T0 + LEASE_TTL_MS });
+        // Replacing someone else than the holder changes nothing.
+        expect(await store.acquireLease('CP-1', 'owner-2', LEASE_TTL_MS, 'owner-other')).toBeUndefined();
+        const taken = await store.acquireLease('CP-1', 'owner-2', LEASE_TTL_MS, 'owner-dead');
+        expect(taken).toMatchObject({ owner: 'owner-2' });
+        expect(taken?.token).toBeGreaterThan(dead.token);
+        // The replaced owner's writes are refused from now on.
+        await expect(store.ack(A, 1, dead)).rejects.toMatchObject({ code: ErrorCode.LeaseLost });
+        advance(LEASE_TTL_MS + 1);
+        expect(await store.leaseHolder('CP-1')).toBeUndefined();
+      });
+
       it('renews and releases; tokens keep rising across owners and releases', async () => {
         const store = await openStore();
         const first = await lease(store, 'CP-1', 'owner-1');
