@@ -141,10 +141,21 @@ function resolveOptions(options: SqliteStoreOptions): ResolvedOptions {
   return resolved;
 }
 
+interface LeaseRow {
+  readonly owner: string | null;
+  readonly token: number;
+  readonly expiresAt: number;
+}
+
+/** A write failed in a way that may have left part of it applied: the batch is run again, each write isolated. */
+class NeedsIsolation extends Error {}
+
 /** What every write of one commit shares. */
 interface CommitContext {
   /** The store's clock, read once per commit attempt. */
   readonly now: number;
+  /** Lease rows read or written in this commit: a fence is checked against the table once per charger. */
+  readonly leases: Map<string, LeaseRow | undefined>;
   /** Chargers seen in this commit (append, boot): their `last_seen` is written once, at the end. */
   readonly seen: Set<string>;
 }
@@ -186,8 +197,26 @@ export class SqliteMirrorStore implements MirrorStore {
     this.#options = options;
     this.#sql = prepareStatements(db);
     this.#applyWrite = db.transaction((write: QueuedWrite<CommitContext>, context: CommitContext) => write.apply(context));
+    // The usual commit: every write applied directly. A fenced write refused for its lease fails before
+    // it changes anything, so it is settled alone; any other failure runs the batch again, isolated.
+    const commitDirect = db.transaction((batch: ReadonlyArray<QueuedWrite<CommitContext>>) => {
+      const context: CommitContext = { now: this.#options.now(), seen: new Set(), leases: new Map() };
+      const settlements: Array<() => void> = [];
+      for (const write of batch) {
+        try {
+          settlements.push(write.apply(context));
+        } catch (cause) {
+          if (isRetried(cause)) throw cause;
+          if (!(cause instanceof StoreError && cause.code === ErrorCode.LeaseLost)) throw new NeedsIsolation('isolate', { cause });
+          settlements.push(() => write.reject(cause));
+        }
+      }
+      for (const chargerId of context.seen) this.#sql.touchCharger.run(chargerId, context.now);
+      return settlements;
+    });
+    // Each write under its own savepoint (a savepoint per write costs about as much as the write).
     const commitBatch = db.transaction((batch: ReadonlyArray<QueuedWrite<CommitContext>>) => {
-      const context: CommitContext = { now: this.#options.now(), seen: new Set() };
+      const context: CommitContext = { now: this.#options.now(), seen: new Set(), leases: new Map() };
       const settlements: Array<() => void> = [];
       for (const write of batch) {
         try {
@@ -205,7 +234,14 @@ export class SqliteMirrorStore implements MirrorStore {
       commitIntervalMs: options.commitIntervalMs,
       // IMMEDIATE: take the write lock first, so that a lock held elsewhere fails the commit at
       // once (SQLITE_BUSY), never half-way through a batch that already read.
-      commit: (batch) => commitBatch.immediate(batch),
+      commit: (batch) => {
+        try {
+          return commitDirect.immediate(batch);
+        } catch (error) {
+          if (!(error instanceof NeedsIsolation)) throw error;
+          return commitBatch.immediate(batch);
+        }
+      },
       isBusy,
       describeFailure: (writes, next, cause) =>
         new StoreError(
@@ -313,7 +349,7 @@ export class SqliteMirrorStore implements MirrorStore {
       return {
         bytes: 0,
         apply: (context) => {
-          this.#requireLease(stream.chargerId, fence, context.now);
+          this.#requireLease(stream.chargerId, fence, context);
           const row = this.#sql.deleteEntry.get(seq, stream.chargerId, stream.secondaryKey);
           if (row !== undefined) this.#sql.addToStream.run(-1, -integer(row, 'bytes'), stream.chargerId, stream.secondaryKey);
         },
@@ -342,7 +378,7 @@ export class SqliteMirrorStore implements MirrorStore {
       return {
         bytes: 0,
         apply: (context) => {
-          this.#requireLease(chargerId, fence, context.now);
+          this.#requireLease(chargerId, fence, context);
           this.#sql.upsertRemoteStart.run(chargerId, secondaryKey, json, context.now);
         },
       };
@@ -354,7 +390,7 @@ export class SqliteMirrorStore implements MirrorStore {
     return this.#enqueue(() => ({
       bytes: 0,
       apply: (context) => {
-        this.#requireLease(chargerId, fence, context.now);
+        this.#requireLease(chargerId, fence, context);
         const row = this.#sql.takeRemoteStart.get(chargerId, secondaryKey);
         return row === undefined ? undefined : decodeRemoteStart(text(row, 'tag'));
       },
@@ -371,7 +407,7 @@ export class SqliteMirrorStore implements MirrorStore {
       return {
         bytes: 0,
         apply: (context) => {
-          this.#requireLease(chargerId, fence, context.now);
+          this.#requireLease(chargerId, fence, context);
           this.#sql.upsertLink.run(
             chargerId,
             secondaryKey,
@@ -391,7 +427,7 @@ export class SqliteMirrorStore implements MirrorStore {
     return this.#enqueue(() => ({
       bytes: 0,
       apply: (context) => {
-        this.#requireLease(chargerId, fence, context.now);
+        this.#requireLease(chargerId, fence, context);
         this.#sql.setPrimaryTxId.run(primaryTxId, context.now, chargerId, startRef);
       },
     }));
@@ -407,7 +443,7 @@ export class SqliteMirrorStore implements MirrorStore {
     return this.#enqueue(() => ({
       bytes: 0,
       apply: (context) => {
-        this.#requireLease(chargerId, fence, context.now);
+        this.#requireLease(chargerId, fence, context);
         this.#sql.setSecondaryTxId.run(secondaryTxId, context.now, chargerId, secondaryKey, startRef);
       },
     }));
@@ -419,7 +455,7 @@ export class SqliteMirrorStore implements MirrorStore {
       return {
         bytes: 0,
         apply: (context) => {
-          this.#requireLease(chargerId, fence, context.now);
+          this.#requireLease(chargerId, fence, context);
           this.#sql.setStoppedAt.run(stoppedAt, context.now, chargerId, secondaryKey, startRef);
         },
       };
@@ -469,11 +505,12 @@ export class SqliteMirrorStore implements MirrorStore {
       return {
         bytes: 0,
         urgent: true,
-        apply: ({ now }) => {
-          const lease = this.#lease(chargerId);
+        apply: (context) => {
+          const { now } = context;
+          const lease = this.#leaseIn(context, chargerId);
           if (lease !== undefined && lease.owner !== null && lease.owner !== owner && lease.owner !== replacing && lease.expiresAt > now) return undefined;
           const grant: LeaseGrant = { chargerId, owner, token: (lease?.token ?? 0) + 1, expiresAt: now + ttlMs };
-          this.#sql.upsertLease.run(chargerId, owner, grant.token, grant.expiresAt);
+          this.#writeLease(context, chargerId, grant);
           return grant;
         },
       };
@@ -495,11 +532,11 @@ export class SqliteMirrorStore implements MirrorStore {
       return {
         bytes: 0,
         urgent: true,
-        apply: ({ now }) => {
-          const lease = this.#lease(chargerId);
+        apply: (context) => {
+          const lease = this.#leaseIn(context, chargerId);
           if (lease?.owner !== fence.owner || lease.token !== fence.token) return undefined;
-          const grant: LeaseGrant = { chargerId, owner: fence.owner, token: fence.token, expiresAt: now + ttlMs };
-          this.#sql.upsertLease.run(chargerId, grant.owner, grant.token, grant.expiresAt);
+          const grant: LeaseGrant = { chargerId, owner: fence.owner, token: fence.token, expiresAt: context.now + ttlMs };
+          this.#writeLease(context, chargerId, grant);
           return grant;
         },
       };
@@ -510,11 +547,11 @@ export class SqliteMirrorStore implements MirrorStore {
     return this.#enqueue(() => ({
       bytes: 0,
       urgent: true,
-      apply: () => {
-        const lease = this.#lease(chargerId);
+      apply: (context) => {
+        const lease = this.#leaseIn(context, chargerId);
         if (lease?.owner !== fence.owner || lease.token !== fence.token) return;
         // The row stays, with its token: the next grant must be higher.
-        this.#sql.upsertLease.run(chargerId, null, lease.token, 0);
+        this.#writeLease(context, chargerId, { owner: null, token: lease.token, expiresAt: 0 });
       },
     }));
   }
@@ -609,15 +646,29 @@ export class SqliteMirrorStore implements MirrorStore {
     this.#db.close();
   }
 
-  #lease(chargerId: string): { owner: string | null; token: number; expiresAt: number } | undefined {
+  #lease(chargerId: string): LeaseRow | undefined {
     const row = this.#sql.selectLease.get(chargerId);
     if (row === undefined) return undefined;
     return { owner: nullableText(row, 'owner'), token: integer(row, 'token'), expiresAt: integer(row, 'expires_at') };
   }
 
-  /** Inside a commit: throws LeaseLost (failing only this write) unless `fence` is the charger's current, unexpired lease. */
-  #requireLease(chargerId: string, fence: Fence, now: number): void {
+  /** The charger's lease as this commit sees it (read once, then kept up to date by the commit's lease writes). */
+  #leaseIn(context: CommitContext, chargerId: string): LeaseRow | undefined {
+    if (context.leases.has(chargerId)) return context.leases.get(chargerId);
     const lease = this.#lease(chargerId);
+    context.leases.set(chargerId, lease);
+    return lease;
+  }
+
+  #writeLease(context: CommitContext, chargerId: string, lease: LeaseRow): void {
+    this.#sql.upsertLease.run(chargerId, lease.owner, lease.token, lease.expiresAt);
+    context.leases.set(chargerId, lease);
+  }
+
+  /** Inside a commit: throws LeaseLost (failing only this write) unless `fence` is the charger's current, unexpired lease. */
+  #requireLease(chargerId: string, fence: Fence, context: CommitContext): void {
+    const now = context.now;
+    const lease = this.#leaseIn(context, chargerId);
     if (lease?.owner === fence.owner && lease.token === fence.token && lease.expiresAt > now) return;
     throw new StoreError(
       ErrorCode.LeaseLost,
