@@ -169,12 +169,16 @@ export class Outbox {
 
   /** Removes an entry from the window (acked, or dropped by the store). */
   #forget(seq: number): void {
-    const index = this.#window.findIndex((entry) => entry.seq === seq);
-    if (index === -1) return;
-    const [entry] = this.#window.splice(index, 1);
+    // Nearly always the head: `shift()` is O(1) in V8 where `splice(0, 1)` copies the whole window.
+    const entry = this.#window[0]?.seq === seq ? this.#window.shift() : this.#removeFromWindow(seq);
     if (entry === undefined) return;
     this.#windowBytes -= entry.bytes;
     this.#o.budget.release(entry.bytes);
+  }
+
+  #removeFromWindow(seq: number): OutboxRecord | undefined {
+    const index = this.#window.findIndex((entry) => entry.seq === seq);
+    return index === -1 ? undefined : this.#window.splice(index, 1)[0];
   }
 
   #writeSettled(): void {
