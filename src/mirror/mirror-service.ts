@@ -117,7 +117,7 @@ export class MirrorService {
       stoppedLinkGraceMs: STOPPED_LINK_GRACE_MS,
       configuredSecondaries: config.secondary_csms.map((secondary) => secondaryStoreKey(secondary)),
     });
-    const total = Object.values(report).reduce((sum, count) => sum + count, 0);
+    const total = report.staleOutboxEntries + report.orphanOutboxEntries + report.transactionLinks + report.remoteStarts + report.lastBoots;
     if (total > 0) {
       log.info(
         {

@@ -103,7 +103,7 @@ export class SecondaryLink {
       secondaryKey: options.secondaryKey,
       version: options.version,
       store: options.store,
-      fence: options.lease.fence,
+      fence: () => options.lease.fence(),
       idTagOverride: target.idTagOverride,
       log: this.#log,
     });

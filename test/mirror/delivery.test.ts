@@ -87,16 +87,16 @@ async function setup(options: { store?: MirrorStore; maxAttempts?: number; answe
   const version = options.version ?? '1.6';
   const book = new TransactionBook({ chargerId: CHARGER, secondaryKey: STREAM.secondaryKey, version, store, fence, idTagOverride: undefined, log });
   const events = { givenUp: [] as { action: string; reason: string; attempts: number }[], delivered: [] as string[], leaseLost: 0, linkFailures: 0 };
-  let delivery!: Delivery;
+  const wake = { delivery: undefined as Delivery | undefined };
   const outbox = new Outbox({
     stream: STREAM,
     store,
     limits: LIMITS,
     budget: new MemoryBudget(1024 * 1024),
     log,
-    events: { onDropped: () => undefined, onAvailable: () => delivery.wake() },
+    events: { onDropped: () => undefined, onAvailable: () => wake.delivery?.wake() },
   });
-  delivery = new Delivery({
+  const delivery = new Delivery({
     chargerId: CHARGER,
     version,
     store,
@@ -112,6 +112,7 @@ async function setup(options: { store?: MirrorStore; maxAttempts?: number; answe
       onLinkFailure: () => (events.linkFailures += 1),
     },
   });
+  wake.delivery = delivery;
   cleanups.push(() => delivery.close());
   /** Connects a fresh socket pair and attaches it; answers are routed back into the delivery. */
   const connect = async () => {
@@ -178,7 +179,7 @@ describe('Delivery', () => {
     // A secondary that closes on every message: the replay never gets through.
     for (let i = 0; i < 2; i += 1) {
       const { peer, onClose } = await connect();
-      expect(JSON.parse(await peer.next())[2]).toBe('BootNotification');
+      expect((JSON.parse(await peer.next()) as unknown[])[2]).toBe('BootNotification');
       peer.socket.terminate();
       await onClose;
     }
