@@ -69,7 +69,7 @@ function link(startRef: string, overrides: Partial<TransactionLink> = {}): Trans
   return { startRef, primaryTxId: null, secondaryTxId: null, remoteStart: null, stoppedAt: null, ...overrides };
 }
 
-async function expectStoreError(promise: Promise<unknown>, code: ErrorCode): Promise<StoreError> {
+export async function expectStoreError(promise: Promise<unknown>, code: ErrorCode): Promise<StoreError> {
   const error: unknown = await promise.then(
     () => undefined,
     (reason: unknown) => reason,

@@ -17,7 +17,7 @@ import {
   type SqliteStoreOptions,
 } from '../../src/store/sqlite-store.js';
 import type { NewOutboxRecord, OutboxLimits, StreamKey } from '../../src/store/store.js';
-import { describeStoreContract } from './contract.js';
+import { describeStoreContract, expectStoreError } from './contract.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const T0 = 1_700_000_000_000;
@@ -80,16 +80,6 @@ function signal(): { promise: Promise<void>; fire: () => void } {
   return { promise, fire };
 }
 
-async function expectStoreError(promise: Promise<unknown>, code: ErrorCode): Promise<StoreError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(StoreError);
-  if (!(error instanceof StoreError)) throw new Error('unreachable');
-  expect(error.code).toBe(code);
-  return error;
-}
 
 function refTimers(): number {
   return process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout' || kind === 'Immediate').length;
