@@ -25,6 +25,8 @@ export interface OutboxEvents {
   onDropped(entry: Pick<DroppedRecord, 'action' | 'priority' | 'bytes'> & { seq: number }, reason: DropReason): void;
   /** A new entry is committed: a delivery waiting for one may go on. */
   onAvailable(): void;
+  /** An entry was committed (for observers; the window may or may not hold it). */
+  onAppended?(record: OutboxRecord): void;
 }
 
 export interface OutboxOptions {
@@ -68,7 +70,11 @@ export class Outbox {
       (result) => {
         for (const dropped of result.dropped) this.#forget(dropped.seq);
         for (const dropped of result.dropped) this.#o.events.onDropped(dropped, 'queue-full');
-        if (result.seq > 0) this.#committed({ ...record, seq: result.seq, bytes });
+        if (result.seq > 0) {
+          const stored: OutboxRecord = { ...record, seq: result.seq, bytes };
+          this.#o.events.onAppended?.(stored);
+          this.#committed(stored);
+        }
         this.#writeSettled();
       },
       (error: unknown) => {

@@ -116,6 +116,7 @@ export class SecondaryLink {
       events: {
         onDropped: (entry, reason) => this.#dropped(entry, reason),
         onAvailable: () => this.#delivery.wake(),
+        onAppended: (record) => this.#publishOutbox(channels.outboxAppended, record),
       },
     });
     this.#delivery = new Delivery({

@@ -1,0 +1,66 @@
+/**
+ * The core publishes what it decides on `node:diagnostics_channel` (observability subscribes; the core
+ * imports no metrics code): one real proxy, a charger and a secondary, and the events they produce.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { channels } from '../../src/diagnostics/channels.js';
+import { answers16, closeAll, connectRawCharger, exchange, ocpp16, onCleanup, receivedTexts, startProxy, startRawCsms } from '../support/harness.js';
+
+afterEach(closeAll);
+
+function record<T>(channel: { subscribe(listener: (message: T) => void): () => void }): T[] {
+  const seen: T[] = [];
+  onCleanup(channel.subscribe((message) => seen.push(message)));
+  return seen;
+}
+
+describe('diagnostics channels', () => {
+  it('publish sessions, routed frames, link states, outbox appends and acks, store commits and leases', async () => {
+    const sessions = record(channels.sessionStarted);
+    const ended = record(channels.sessionEnded);
+    const frames = record(channels.frameRouted);
+    const links = record(channels.linkState);
+    const appended = record(channels.outboxAppended);
+    const acked = record(channels.outboxAcked);
+    const commits = record(channels.storeCommit);
+    const leases = record(channels.leaseAcquired);
+    const released = record(channels.leaseReleased);
+
+    const primary = await startRawCsms({ answer: answers16(100) });
+    const secondary = await startRawCsms({ answer: answers16(555) });
+    const { url } = await startProxy(primary.url, { secondary_csms: [{ url: secondary.url, name: 'energy' }] });
+    const charger = await connectRawCharger(url('/CP-DIAG'));
+    await exchange(charger, ocpp16.heartbeat('hb-1'));
+    await expect.poll(() => receivedTexts(secondary).length).toBe(1);
+    await expect.poll(() => acked.length).toBe(1);
+
+    expect(sessions).toEqual([{ chargerId: 'CP-DIAG', protocol: 'ocpp1.6' }]);
+    expect(frames).toContainEqual({
+      chargerId: 'CP-DIAG',
+      source: 'charger',
+      type: 'call',
+      action: 'Heartbeat',
+      bytes: expect.any(Number) as number,
+      actions: ['forward', 'mirror-call'],
+    });
+    expect(frames).toContainEqual({
+      chargerId: 'CP-DIAG',
+      source: 'primary',
+      type: 'callresult',
+      action: undefined,
+      bytes: expect.any(Number) as number,
+      actions: ['forward', 'learn-primary-answer'],
+    });
+    expect(frames).toContainEqual(expect.objectContaining({ source: 'secondary', secondary: 'energy', type: 'callresult', actions: ['ack-delivery'] }));
+    expect(links.map((link) => link.state)).toEqual(expect.arrayContaining(['connecting', 'open']));
+    expect(appended).toEqual([expect.objectContaining({ chargerId: 'CP-DIAG', secondary: 'energy', action: 'Heartbeat' })]);
+    expect(acked).toEqual([expect.objectContaining({ chargerId: 'CP-DIAG', secondary: 'energy', seq: appended[0]?.seq })]);
+    expect(commits.length).toBeGreaterThan(0);
+    expect(commits[0]).toMatchObject({ engine: 'sqlite' });
+    expect(leases).toEqual([expect.objectContaining({ chargerId: 'CP-DIAG' })]);
+
+    charger.socket.close(1000);
+    await expect.poll(() => ended.length).toBe(1);
+    await expect.poll(() => released.length).toBe(1);
+  });
+});
