@@ -86,12 +86,6 @@ export interface SessionMessage {
   readonly protocol: string;
 }
 
-/** A primary CALL answered by the charger (for call-duration histograms): milliseconds from the CALL. */
-export interface PrimaryCallMessage {
-  readonly chargerId: string;
-  readonly durationMs: number;
-}
-
 export interface ChargerCallAnsweredMessage {
   readonly chargerId: string;
   readonly action: string;
@@ -109,8 +103,15 @@ function channel<T>(name: string) {
     publish(message: T): void {
       if (ch.hasSubscribers) ch.publish(message);
     },
+    /** A listener that throws is logged by no one and never reaches the frame path: the error is swallowed here. */
     subscribe(listener: (message: T) => void): () => void {
-      const wrapped = (message: unknown): void => listener(message as T);
+      const wrapped = (message: unknown): void => {
+        try {
+          listener(message as T);
+        } catch {
+          // An observer's bug must not crash the proxy (diagnostics_channel rethrows asynchronously otherwise).
+        }
+      };
       ch.subscribe(wrapped);
       return () => ch.unsubscribe(wrapped);
     },

@@ -6,6 +6,8 @@ import { withMessageId } from '../ocpp/readdress.js';
 export interface GatedCall {
   /** The secondary's CALL; its id is the secondary's, restored on the answer. */
   readonly call: CallFrame;
+  /** The CALL as the secondary sent it: what goes to the charger (under the proxy's id), never re-serialised. */
+  readonly frame: Buffer;
   /** Receives the charger's CALLRESULT / CALLERROR, re-addressed to the secondary's id. */
   deliver(answer: string): void;
   /** No answer will come (timeout, charger gone, queue full); the caller answers with a CALLERROR. */
@@ -53,9 +55,25 @@ export class CallGate {
   readonly #expired = new Map<string, number>();
   #closed = false;
 
-  constructor(sendToCharger: (text: string) => boolean, answerTimeoutMs: number) {
+  readonly #onError: (error: unknown) => void;
+
+  /** `onError` hears of a bug in the gate's own timers, which must never reach the event loop. */
+  constructor(sendToCharger: (text: string) => boolean, answerTimeoutMs: number, onError: (error: unknown) => void = () => undefined) {
     this.#sendToCharger = sendToCharger;
     this.#answerTimeoutMs = answerTimeoutMs;
+    this.#onError = onError;
+  }
+
+  #pumpSafely(): void {
+    this.#safely(() => this.#pump());
+  }
+
+  #safely(work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      this.#onError(error);
+    }
   }
 
   /** The primary sent the charger a CALL: proxy CALLs wait until it is answered. */
@@ -66,6 +84,11 @@ export class CallGate {
   /** Whether `id` is the proxy CALL in flight to the charger (for the routing table). */
   isInFlight(id: string): boolean {
     return this.#inFlight?.proxyId === id;
+  }
+
+  /** Whether a proxy CALL is in flight or a timed-out one is remembered (worth reading a malformed answer's id for). */
+  hasProxyCalls(): boolean {
+    return this.#inFlight !== undefined || this.#expired.size > 0;
   }
 
   /** Whether `id` is a proxy CALL that timed out and is still remembered. */
@@ -131,7 +154,7 @@ export class CallGate {
       const waitedMs = Date.now() - this.#primaryCall.sentAt;
       if (waitedMs < this.#answerTimeoutMs) {
         clearTimeout(this.#primaryTimer);
-        this.#primaryTimer = setTimeout(() => this.#pump(), this.#answerTimeoutMs - waitedMs).unref();
+        this.#primaryTimer = setTimeout(() => this.#pumpSafely(), this.#answerTimeoutMs - waitedMs).unref();
         return;
       }
       this.#primaryCall = undefined;
@@ -139,12 +162,14 @@ export class CallGate {
     const gated = this.#waiting.shift();
     if (gated === undefined) return;
     const proxyId = randomUUID();
-    if (!this.#sendToCharger(serializeFrame({ ...gated.call, id: proxyId }))) {
+    // The secondary's bytes under our id: a payload no JSON round trip survives passes as it came.
+    const text = withMessageId(gated.frame, proxyId);
+    if (text === undefined || !this.#sendToCharger(text)) {
       gated.fail('charger-gone');
       this.#pump();
       return;
     }
-    const timer = setTimeout(() => this.#timedOut(proxyId), this.#answerTimeoutMs).unref();
+    const timer = setTimeout(() => this.#safely(() => this.#timedOut(proxyId)), this.#answerTimeoutMs).unref();
     this.#inFlight = { proxyId, gated, timer };
   }
 

@@ -24,7 +24,7 @@ import { withMessageId } from '../ocpp/readdress.js';
 import { backoffDelay } from '../links/backoff.js';
 import { rewriteForSecondary } from '../routing/rewrite.js';
 import { primaryTransactionIdFromStartResult, REWRITE_RELEVANT_ACTIONS } from '../routing/transactions.js';
-import type { Fence, MirrorStore, OutboxRecord } from '../store/store.js';
+import type { MirrorStore, OutboxRecord } from '../store/store.js';
 import type { LeaseHandle } from './lease-keeper.js';
 import type { Outbox } from './outbox.js';
 import type { TransactionBook } from './transaction-book.js';
@@ -39,7 +39,7 @@ export interface DeliveryEvents {
   onGivenUp(record: OutboxRecord, reason: 'max-attempts' | 'unsendable', attempts: number): void;
   /** An entry was answered (or, for a SEND, written). */
   onDelivered(record: OutboxRecord): void;
-  /** The lease was lost: another owner delivers this charger's outboxes now. */
+  /** The store refused an acknowledgement's fence: the lease was lost; delivery waits until it is taken again. */
   onLeaseLost(): void;
   /** A frame or connection the secondary could not take counts against the link (slower reconnects). */
   onLinkFailure(): void;
@@ -51,7 +51,7 @@ export interface DeliveryOptions {
   readonly store: MirrorStore;
   readonly outbox: Outbox;
   readonly book: TransactionBook;
-  readonly lease: Pick<LeaseHandle, 'fence' | 'valid'>;
+  readonly lease: Pick<LeaseHandle, 'fence' | 'valid' | 'current' | 'lost'>;
   readonly timing: DeliveryTiming;
   readonly log: Logger;
   readonly events: DeliveryEvents;
@@ -82,8 +82,6 @@ export class Delivery {
   #attempts = { seq: 0, count: 0 };
   #running = false;
   #rerun = false;
-  #fence: Fence | undefined;
-  #leaseLost = false;
   #closed = false;
   #readFailures = 0;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -132,7 +130,7 @@ export class Delivery {
 
   /** New entries may be waiting (an append committed, the socket opened): deliver what can be. */
   wake(): void {
-    if (this.#closed || this.#leaseLost) return;
+    if (this.#closed) return;
     if (this.#running) {
       this.#rerun = true;
       return;
@@ -141,7 +139,11 @@ export class Delivery {
     if (this.#sendWithoutWaiting()) return;
     this.#running = true;
     this.#run()
-      .catch((error: unknown) => this.#o.log.error({ err: error }, 'mirror delivery failed unexpectedly; retrying later'))
+      .catch((error: unknown) => {
+        // A store read inside a rewrite, say: try again later, never stall until the next append.
+        this.#o.log.error({ err: error }, 'mirror delivery failed unexpectedly; retrying later');
+        this.#retryLater(error);
+      })
       .finally(() => {
         this.#running = false;
         if (this.#rerun) {
@@ -167,7 +169,7 @@ export class Delivery {
    * sent the next entry or there is nothing to do, false when `#run` must take over.
    */
   #sendWithoutWaiting(): boolean {
-    if (this.#replayDue || this.#fence === undefined || !this.#o.lease.valid()) return false;
+    if (this.#replayDue || !this.#o.lease.valid()) return false;
     const leg = this.#leg;
     if (leg === undefined || !leg.isOpen || this.#inFlight !== undefined) return true;
     const head = this.#o.outbox.peek();
@@ -184,15 +186,15 @@ export class Delivery {
   async #run(): Promise<void> {
     for (let steps = 0; steps < MAX_STEPS_PER_RUN; steps += 1) {
       // Only while this process holds the charger's lease: two owners never both deliver.
-      if (this.#fence === undefined || !this.#o.lease.valid()) {
-        this.#fence = await this.#o.lease.fence();
+      if (!this.#o.lease.valid()) {
+        await this.#o.lease.fence();
         if (!this.#o.lease.valid()) {
           this.#recheckLeaseLater();
           return;
         }
       }
       const leg = this.#leg;
-      if (this.#closed || this.#leaseLost || leg === undefined || !leg.isOpen || this.#inFlight !== undefined) return;
+      if (this.#closed || leg === undefined || !leg.isOpen || this.#inFlight !== undefined) return;
       let head: OutboxRecord | undefined;
       try {
         head = await this.#o.outbox.head();
@@ -217,7 +219,7 @@ export class Delivery {
       }
       if (head === undefined) return;
       const text = await this.#prepare(head);
-      if (leg !== this.#leg || this.#inFlight !== undefined || this.#closed || this.#leaseLost) return;
+      if (leg !== this.#leg || this.#inFlight !== undefined || this.#closed) return;
       if (!this.#o.lease.valid()) {
         this.#recheckLeaseLater();
         return;
@@ -329,12 +331,14 @@ export class Delivery {
   }
 
   #ack(record: OutboxRecord): void {
-    const fence = this.#fence;
+    // The lease as it is now: if it was lost and taken again since the send, the new token acks it.
+    const fence = this.#o.lease.current();
     if (fence === undefined) return;
     this.#o.outbox.ack(record.seq, fence).catch((error: unknown) => {
       if (error instanceof StoreError && error.code === ErrorCode.LeaseLost) {
-        if (!this.#leaseLost) this.#o.log.error('another instance took over this charger: delivery stops here');
-        this.#leaseLost = true;
+        // The lease keeper asks for the lease again; until it has it, nothing is sent.
+        this.#o.log.error({ token: fence.token }, 'the store refused this process’s lease on the charger: delivery waits until it holds it again');
+        this.#o.lease.lost(fence);
         this.#o.events.onLeaseLost();
         return;
       }

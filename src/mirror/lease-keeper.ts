@@ -25,6 +25,10 @@ export interface LeaseHandle {
    * every send, so a process that lost its lease stops delivering before another can start.
    */
   valid(): boolean;
+  /** The lease held now, if any. */
+  current(): Fence | undefined;
+  /** The store refused this fence: the lease is gone; it is asked for again. No effect for an older fence. */
+  lost(fence: Fence): void;
   /** This session no longer needs the lease; the last one to let go releases it. Idempotent. */
   release(): Promise<void>;
 }
@@ -41,13 +45,18 @@ interface Held {
 
 /** A name for this process as a lease owner, `host:pid:random`: unique across hosts, processes and restarts. */
 export function processOwnerId(): string {
-  return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  OWNERS_IN_THIS_PROCESS.add(owner);
+  return owner;
 }
+
+/** Owners made by this process (several proxies may run in one process, e.g. in tests): all alive. */
+const OWNERS_IN_THIS_PROCESS = new Set<string>();
 
 /**
  * Whether `owner` (as made by `processOwnerId`) is a process of this host that no longer runs.
- * Its own pid with another random part is an earlier life of this very process (a container's
- * PID 1 restarted). A pid that another process reuses reads as alive: then the lease simply expires.
+ * Its own pid with a random part this process never made is an earlier life of this very process
+ * (a container's PID 1 restarted). A pid that another process reuses reads as alive: then the lease simply expires.
  */
 export function isGoneLocalProcess(owner: string, self: string): boolean {
   const parts = owner.split(':');
@@ -55,7 +64,7 @@ export function isGoneLocalProcess(owner: string, self: string): boolean {
   const pid = Number(parts.at(-2));
   const host = parts.slice(0, -2).join(':');
   if (host !== hostname() || !Number.isSafeInteger(pid) || pid <= 0) return false;
-  if (pid === process.pid) return true;
+  if (pid === process.pid) return !OWNERS_IN_THIS_PROCESS.has(owner);
   try {
     process.kill(pid, 0);
     return false;
@@ -98,6 +107,8 @@ export class LeaseKeeper {
     return {
       fence: () => entry.acquired,
       valid: () => entry.grant !== undefined && entry.grant.expiresAt > Date.now(),
+      current: () => entry.grant,
+      lost: (fence) => this.#lost(chargerId, entry, fence),
       release: () => {
         if (released) return Promise.resolve();
         released = true;
@@ -180,13 +191,7 @@ export class LeaseKeeper {
       (renewed) => {
         if (this.#held.get(chargerId) !== held) return;
         if (renewed === undefined) {
-          // Expired and taken: the writes of our fence are refused from now on.
-          this.#log.error({ charger: chargerId, token: grant.token }, 'lease on this charger lost to another owner');
-          channels.leaseLost.publish({ chargerId, owner: this.owner, token: grant.token });
-          held.grant = undefined;
-          // Ask again: deliveries wait for the new grant (and its new token).
-          held.acquired = new Promise<Fence>((resolve) => (held.resolve = resolve));
-          this.#acquire(chargerId, held);
+          this.#lost(chargerId, held, grant);
           return;
         }
         held.grant = renewed;
@@ -198,6 +203,17 @@ export class LeaseKeeper {
         held.timer = setTimeout(() => this.#renew(chargerId, held), Math.max(1, Math.floor(this.#ttlMs / 10))).unref();
       },
     );
+  }
+
+  /** Expired and taken (renewal refused, or a write refused): ask again; deliveries wait for the new grant. */
+  #lost(chargerId: string, held: Held, fence: Fence): void {
+    if (this.#held.get(chargerId) !== held || held.grant?.token !== fence.token) return;
+    this.#log.error({ charger: chargerId, token: fence.token }, 'lease on this charger lost to another owner');
+    channels.leaseLost.publish({ chargerId, owner: this.owner, token: fence.token });
+    held.grant = undefined;
+    clearTimeout(held.timer);
+    held.acquired = new Promise<Fence>((resolve) => (held.resolve = resolve));
+    this.#acquire(chargerId, held);
   }
 
   async #release(chargerId: string, held: Held): Promise<void> {

@@ -143,8 +143,11 @@ export class MirrorService {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       clearTimeout(this.#pruneTimer);
-      await this.leases.close();
+      // The releases are queued store writes: the store's close commits them with the rest (within its own
+      // deadline), so they are not awaited first — a locked store would otherwise hold the shutdown.
+      const released = this.leases.close();
       await this.store.close();
+      await released;
     })();
     return this.#closed;
   }

@@ -114,6 +114,8 @@ export class Outbox {
       const resolvedBefore = this.#appendsResolved;
       const after = this.#cursor;
       const rows = await this.#o.store.read(this.#o.stream, after, PAGE_ENTRIES, PAGE_BYTES);
+      // Closed while reading: its window's memory is already given back; reserve none again.
+      if (this.#closed) return undefined;
       // Something else moved the cursor or filled the window while we read: look again.
       if (this.#cursor !== after || this.#window.length > 0) continue;
       for (const row of rows) {

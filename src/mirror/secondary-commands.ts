@@ -52,6 +52,7 @@ export class SecondaryCommands {
         this.#o.log.info({ action: call.action }, 'secondary command forwarded to the charger');
         this.#o.gate.submit({
           call,
+          frame: data,
           deliver: (answer) => this.#answer(answer),
           fail: (reason) => this.#answer(this.#gateFailure(call, reason)),
         });

@@ -22,6 +22,7 @@ import type { MirrorStore, NewOutboxRecord, OutboxLimits, OutboxRecord } from '.
 import { redactUrl } from '../util/redact-url.js';
 import type { CallGate } from './call-gate.js';
 import type { MirrorCounters } from './counters.js';
+import { contain } from './contain.js';
 import { Delivery } from './delivery.js';
 import type { LeaseHandle } from './lease-keeper.js';
 import type { MemoryBudget } from './memory-budget.js';
@@ -35,6 +36,8 @@ export interface MirrorTiming extends UpstreamTiming {
   readonly maxAttempts: number;
   readonly queueLimit: number;
   readonly queueMaxBytes: number;
+  /** While a secondary stays unreachable, at most one reminder (with its backlog) per this many ms; default 5 minutes. */
+  readonly unreachableReminderMs?: number;
 }
 
 export interface SecondaryLinkOptions {
@@ -73,6 +76,7 @@ export interface MirroredMessage {
 }
 
 const SKIPPED = 'secondary never answered: message skipped';
+const UNREACHABLE_REMINDER_MS = 5 * 60_000;
 const MIRRORING = { ...NO_FACTS, mirroring: true };
 const ANSWERS_DELIVERY = { ...MIRRORING, answersDelivery: true };
 const LOOKS_LIKE_CALL = { ...MIRRORING, looksLikeCall: true };
@@ -89,6 +93,8 @@ export class SecondaryLink {
   readonly #limits: OutboxLimits;
   #started = false;
   #closed = false;
+  /** When the last failure was logged at warn: the first one, then a reminder at most every unreachableReminderMs. */
+  #warnedAt = 0;
 
   constructor(options: SecondaryLinkOptions) {
     this.#o = options;
@@ -131,7 +137,8 @@ export class SecondaryLink {
       events: {
         onGivenUp: (record, reason, attempts) => this.#givenUp(record, reason, attempts),
         onDelivered: (record) => this.#publishOutbox(channels.outboxAcked, record),
-        onLeaseLost: () => this.#upstream.close(),
+        // The lease keeper logs it and asks for the lease again; delivery resumes once it holds it.
+        onLeaseLost: () => undefined,
         onLinkFailure: () => this.#upstream.countFailure(),
       },
     });
@@ -156,16 +163,24 @@ export class SecondaryLink {
           this.#log.info({ url: redactUrl(target.url), protocol }, 'secondary connected');
           this.#delivery.attach(leg);
         },
-        onFrame: (data, isBinary) => this.#onFrame(data, isBinary),
+        // Whatever a secondary sends, a failure handling it ends here (contained), never in the event loop.
+        onFrame: (data, isBinary) => contain(this.#log, options.counters, 'handling a secondary frame', () => this.#onFrame(data, isBinary), undefined),
         onDisconnect: () => {
           options.counters.secondaryDisconnects += 1;
           this.#delivery.detach();
         },
         onWaiting: (why, detail, retryInMs, failures) => {
           this.#state('waiting', why);
-          // The first failure is news; the hundredth of a secondary that is down for hours is not.
-          const level = failures === 1 ? 'warn' : 'debug';
-          this.#log[level]({ ...detail, url: redactUrl(target.url), retry_in_ms: retryInMs }, why);
+          // The first failure is news; the hundredth of a secondary that is down for hours is not,
+          // but that it is still down, with how much waits for it, is worth a line now and then.
+          const now = Date.now();
+          const fields = { ...detail, url: redactUrl(target.url), retry_in_ms: retryInMs };
+          if (failures === 1) this.#warnedAt = now;
+          this.#log[failures === 1 ? 'warn' : 'debug'](fields, why);
+          if (failures > 1 && now - this.#warnedAt >= (options.timing.unreachableReminderMs ?? UNREACHABLE_REMINDER_MS)) {
+            this.#warnedAt = now;
+            this.#remindUnreachable({ ...fields, failures });
+          }
         },
         onError: (error) => this.#log.warn({ code: error.code, error: error.message }, 'secondary websocket error'),
       },
@@ -223,15 +238,23 @@ export class SecondaryLink {
     this.#upstream.terminate();
   }
 
+  /** Settles when this closed link's socket is gone (an answer that crossed our close frame handled). */
+  get socketClosed(): Promise<void> {
+    return this.#upstream.closed;
+  }
+
+  /** Settles when every store write this link started so far is committed or has failed. */
+  writesSettled(): Promise<void> {
+    return Promise.all([this.#outbox.settled(), this.#book.settled()]).then(() => undefined);
+  }
+
   /**
-   * Settles when this closed link has let go: its socket is gone (an in-flight answer
-   * recorded), and every store write it started is done.
+   * Settles when this closed link has let go entirely: its socket gone, and then every store
+   * write it started done (an answer that crossed our close frame acks its entry only then).
    */
   get closed(): Promise<void> {
-    // The writes are awaited after the socket is gone: an answer that crossed our close frame acks
-    // its entry then, and the next owner of this outbox must see that ack.
-    return this.#upstream.closed
-      .then(() => Promise.all([this.#outbox.settled(), this.#book.settled()]))
+    return this.socketClosed
+      .then(() => this.writesSettled())
       .then(() => this.#outbox.close());
   }
 
@@ -280,6 +303,17 @@ export class SecondaryLink {
           this.#log.error({ action: action.kind }, 'routing action not handled for a secondary frame');
       }
     }
+  }
+
+  /** A secondary that stays unreachable: says so again, with its backlog and how old its oldest message is. */
+  #remindUnreachable(fields: Readonly<Record<string, unknown>>): void {
+    this.#o.store.stats({ chargerId: this.#o.chargerId, secondaryKey: this.#o.secondaryKey }).then(
+      (stats) => {
+        const oldestAgeS = stats.oldestEnqueuedAt === null ? null : Math.round((Date.now() - stats.oldestEnqueuedAt) / 1000);
+        this.#log.warn({ ...fields, backlog: stats.messages, backlog_bytes: stats.bytes, oldest_age_s: oldestAgeS }, 'secondary still unreachable');
+      },
+      (error: unknown) => this.#log.warn({ ...fields, err: error }, 'secondary still unreachable (backlog size unknown: the store cannot be read)'),
+    );
   }
 
   /** Says how much an earlier session (or process) left for this secondary. */

@@ -15,7 +15,7 @@ import type { Keepalive } from '../links/keepalive.js';
 import type { OcppVersion } from '../ocpp/error-codes.js';
 import { MessageType, parseFrame } from '../ocpp/frame.js';
 import { scanFrameHeadWithBody, type FrameHead } from '../ocpp/scan.js';
-import type { FrameKind, RouteAction, RouteFacts } from '../routing/route-frame.js';
+import { NO_FACTS, type FrameKind, type RouteAction, type RouteFacts } from '../routing/route-frame.js';
 import {
   classifyChargerCall,
   isBootNotification,
@@ -61,6 +61,18 @@ export const HANDOVER_MAX_WAIT_MS = 2_000;
 /** Primary StartTransaction answers still awaited: a bound, since a primary may never answer. */
 const MAX_PENDING_STARTS = 64;
 
+const MIRRORING_FACTS: RouteFacts = { ...NO_FACTS, mirroring: true };
+/** Most charger frames (its CALLs): nothing to look up. */
+const NOTHING_TO_PLACE = { facts: MIRRORING_FACTS, id: undefined } as const;
+
+/** The message id of a malformed CALLRESULT / CALLERROR, when it can still be read. */
+function answerIdOfMalformed(data: Buffer): string | undefined {
+  const parsed = parseFrame(data);
+  if (parsed.ok) return undefined;
+  const { messageType, messageId } = parsed.error;
+  return messageType === MessageType.CallResult || messageType === MessageType.CallError ? messageId : undefined;
+}
+
 const UNCLASSIFIED: ChargerCallInfo = { priority: 'droppable', role: 'none', txId: null, carriesIdTag: false };
 
 export class SessionMirror {
@@ -73,7 +85,10 @@ export class SessionMirror {
 
   constructor(options: SessionMirrorOptions) {
     this.#o = options;
-    this.#gate = new CallGate(options.sendToCharger, options.timing.answerTimeoutMs);
+    this.#gate = new CallGate(options.sendToCharger, options.timing.answerTimeoutMs, (error) => {
+      options.counters.mirrorFailures += 1;
+      options.log.error({ err: error }, 'call gate failure contained; the charger and the primary are unaffected');
+    });
     this.#links = options.secondaries.map(
       (secondary) =>
         new SecondaryLink({
@@ -103,59 +118,77 @@ export class SessionMirror {
   }
 
   /**
-   * Settles when this (closing) mirror has let go: its store writes done, and its
-   * sockets closed or HANDOVER_MAX_WAIT_MS passed.
+   * Settles when this (closing) mirror has let go, so that a new session may deliver the same
+   * outboxes: its sockets closed (or HANDOVER_MAX_WAIT_MS passed: a secondary ignoring our close
+   * frame must not stall the mirror), and then — always, however long the store takes — every
+   * store write it made: a new session that read before an older append was committed would
+   * deliver newer messages first.
    */
   handedOver(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, HANDOVER_MAX_WAIT_MS).unref();
     });
-    return Promise.race([this.closed, deadline]).finally(() => clearTimeout(timer));
+    return Promise.race([this.socketsClosed, deadline])
+      .finally(() => clearTimeout(timer))
+      .then(() => Promise.all(this.#links.map((link) => link.writesSettled())))
+      .then(() => undefined);
   }
 
-  /** The routing table's facts about a frame from the charger. */
-  chargerFacts(kind: FrameKind, head: FrameHead | undefined): RouteFacts {
-    const isAnswer = head !== undefined && (kind === 'callresult' || kind === 'callerror');
+  /** Settles when every secondary socket of this (closing) mirror is gone; store writes may still be pending. */
+  get socketsClosed(): Promise<void> {
+    return Promise.all(this.#links.map((link) => link.socketClosed)).then(() => undefined);
+  }
+
+  /**
+   * The routing table's facts about a frame from the charger, and the message id they concern: the
+   * head's, or for a malformed frame the id a lenient parse still finds — read only while a proxy
+   * CALL is outstanding or remembered, so most traffic never pays for it.
+   */
+  chargerFacts(kind: FrameKind, head: FrameHead | undefined, data: Buffer): { readonly facts: RouteFacts; readonly id: string | undefined } {
+    let id: string | undefined;
+    if (head !== undefined && (kind === 'callresult' || kind === 'callerror')) id = head.id;
+    else if (kind === 'invalid' && this.#gate.hasProxyCalls()) id = answerIdOfMalformed(data);
+    if (id === undefined) return NOTHING_TO_PLACE;
     return {
-      mirroring: true,
-      answersProxyCall: isAnswer && this.#gate.isInFlight(head.id),
-      answersExpiredProxyCall: isAnswer && this.#gate.isExpired(head.id),
-      answersDelivery: false,
-      looksLikeCall: false,
+      facts: { ...MIRRORING_FACTS, answersProxyCall: this.#gate.isInFlight(id), answersExpiredProxyCall: this.#gate.isExpired(id) },
+      id,
     };
   }
 
-  /** Carries out one routing action (never 'forward': the session does that first). Never throws. */
-  carryOut(action: RouteAction, head: FrameHead | undefined, data: Buffer): void {
-    if (head === undefined) return;
-    this.#contain(`carrying out ${action.kind}`, () => this.#carryOut(action, head, data), undefined);
+  /**
+   * Carries out one routing action (never 'forward': the session does that first). `id` is the
+   * message id `chargerFacts` read for a malformed frame. Never throws.
+   */
+  carryOut(action: RouteAction, head: FrameHead | undefined, data: Buffer, id: string | undefined = head?.id): void {
+    if (id === undefined) return;
+    this.#contain(`carrying out ${action.kind}`, () => this.#carryOut(action, head, id, data), undefined);
   }
 
-  #carryOut(action: RouteAction, head: FrameHead, data: Buffer): void {
+  #carryOut(action: RouteAction, head: FrameHead | undefined, id: string, data: Buffer): void {
     switch (action.kind) {
       case 'mirror-call':
-        this.#mirror(head, data, 'call');
+        if (head !== undefined) this.#mirror(head, data, 'call');
         return;
       case 'mirror-send':
-        this.#mirror(head, data, 'send');
+        if (head !== undefined) this.#mirror(head, data, 'send');
         return;
       case 'hold-gate':
-        this.#gate.primaryCallSent(head.id);
+        this.#gate.primaryCallSent(id);
         return;
       case 'release-gate':
-        this.#gate.chargerAnswered(head.id);
+        this.#gate.chargerAnswered(id);
         return;
       case 'answer-secondary-command':
-        this.#gate.deliverAnswer(head.id, data);
+        this.#gate.deliverAnswer(id, data);
         return;
       case 'learn-primary-answer':
-        this.#learnFromPrimary(head, data);
+        if (head !== undefined) this.#learnFromPrimary(head, data);
         return;
       case 'discard':
-        this.#gate.forgetExpired(head.id);
+        this.#gate.forgetExpired(id);
         this.#o.counters.lateChargerAnswers += 1;
-        this.#o.log.debug({ id: head.id }, 'charger answered a secondary command after its timeout: dropped');
+        this.#o.log.debug({ id }, 'charger answered a secondary command after its timeout: dropped');
         return;
       default:
         this.#o.log.error({ action: action.kind }, 'routing action not handled for a charger or primary frame');
@@ -176,7 +209,7 @@ export class SessionMirror {
     for (const link of this.#links) link.terminate();
   }
 
-  /** Settles when every secondary socket has closed and every store write is done. */
+  /** Settles when every secondary socket has closed and then every store write is done. */
   get closed(): Promise<void> {
     return Promise.all(this.#links.map((link) => link.closed)).then(() => undefined);
   }

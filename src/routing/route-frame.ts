@@ -69,7 +69,7 @@ export type RouteAction =
 export interface RouteFacts {
   /** The session mirrors to at least one secondary. */
   readonly mirroring: boolean;
-  /** For a charger answer: its id is the gate's CALL in flight. */
+  /** For a charger answer (or a malformed frame whose id can still be read): its id is the gate's CALL in flight. */
   readonly answersProxyCall: boolean;
   /** For a charger answer: its id is a proxy CALL that timed out (remembered for a while). */
   readonly answersExpiredProxyCall: boolean;
@@ -153,6 +153,10 @@ function routeFromCharger(kind: FrameKind, facts: RouteFacts): readonly RouteAct
       // It concerns a CALLRESULT the charger received, which only the primary sends it.
       return ONLY_FORWARD;
     case 'invalid':
+      // A malformed answer still addressed to a proxy CALL (its id read leniently) is that CALL's
+      // answer: never the primary's business.
+      if (facts.answersProxyCall) return TO_SECONDARY;
+      if (facts.answersExpiredProxyCall) return LATE;
       // Not ours to judge: the primary answers it as it would on a direct connection.
       return ONLY_FORWARD;
   }

@@ -170,7 +170,14 @@ const REMOTE_START_16_FIELDS: ReadonlySet<string> = new Set(['connectorId', 'idT
 function acceptRequestStart2x(version: OcppVersion, payload: Record<string, unknown>): SecondaryCallDecision {
   const violation = checkRequestStart2x(version, payload);
   if (violation !== undefined) return reject(version, violation);
-  const pendingIdTag = JSON.stringify({ idToken: payload.idToken, remoteStartId: payload.remoteStartId });
+  let pendingIdTag: string;
+  try {
+    pendingIdTag = JSON.stringify({ idToken: payload.idToken, remoteStartId: payload.remoteStartId });
+  } catch {
+    // Only a value nested deeper than a JSON round trip survives (customData) gets here: a format violation,
+    // answered as one — never an exception in the secondary's frame handler.
+    return reject(version, { kind: 'format-violation', description: 'RequestStartTransaction.idToken is nested too deeply' });
+  }
   return { kind: 'accept-remote-start', pendingIdTag, response: { status: 'Accepted' } };
 }
 

@@ -6,7 +6,11 @@ import { Leg, type LegHandlers } from '../links/leg.js';
 import type WebSocket from 'ws';
 import type { SessionMirror } from '../mirror/session-mirror.js';
 import { channels } from '../diagnostics/channels.js';
-import { classifyFrame, NO_FACTS, routeFrame, type RouteFacts } from '../routing/route-frame.js';
+import { classifyFrame, NO_FACTS, routeFrame, type FrameKind, type RouteFacts } from '../routing/route-frame.js';
+import type { FrameHead } from '../ocpp/scan.js';
+
+/** Charger CALLs timed at once at most (a charger has one outstanding; more is a misbehaving one). */
+const MAX_TIMED_CALLS = 64;
 
 /** Facts for the primary's frames when mirroring: the table needs nothing else to route them. */
 const MIRRORING: RouteFacts = { ...NO_FACTS, mirroring: true };
@@ -51,6 +55,7 @@ export class ChargerSession {
   /** Legs whose socket failed at the protocol level; their close code is not relayed. */
   readonly #failedLegs = new Set<Leg>();
   #state: SessionState = SessionState.Open;
+  readonly #callsInFlight = new Map<string, { readonly action: string; readonly at: number }>();
   readonly #ended: Promise<void>;
   #resolveEnded!: () => void;
 
@@ -109,6 +114,23 @@ export class ChargerSession {
     this.#primary.terminate();
   }
 
+  /**
+   * For the primary's call-duration histogram (only while someone listens): a charger CALL's id
+   * and when it passed, until the primary's answer to it goes back.
+   */
+  #timeCall(fromCharger: boolean, kind: FrameKind, head: FrameHead): void {
+    if (fromCharger && kind === 'call' && head.action !== undefined) {
+      if (this.#callsInFlight.size >= MAX_TIMED_CALLS) this.#callsInFlight.clear();
+      this.#callsInFlight.set(head.id, { action: head.action, at: performance.now() });
+      return;
+    }
+    if (fromCharger || (kind !== 'callresult' && kind !== 'callerror')) return;
+    const started = this.#callsInFlight.get(head.id);
+    if (started === undefined) return;
+    this.#callsInFlight.delete(head.id);
+    channels.chargerCallAnswered.publish({ chargerId: this.identity, action: started.action, durationMs: performance.now() - started.at });
+  }
+
   /** To the other side of the charger ↔ primary pair, exactly as received. */
   #forward(from: Leg, data: Buffer, isBinary: boolean): void {
     const target = from === this.#charger ? this.#primary : this.#charger;
@@ -129,7 +151,7 @@ export class ChargerSession {
         );
       }
       const mirror = this.#mirror;
-      if (mirror === undefined && !channels.frameRouted.hasSubscribers) {
+      if (mirror === undefined && !channels.frameRouted.hasSubscribers && !channels.chargerCallAnswered.hasSubscribers) {
         // Nothing to decide: without secondaries every frame goes straight across.
         this.#forward(leg, data, isBinary);
         return;
@@ -137,13 +159,15 @@ export class ChargerSession {
       // Routing reads the frame's head only; the payload is never parsed on this path.
       const { kind, head } = classifyFrame(data, isBinary);
       const source = fromCharger ? 'charger' : 'primary';
-      const facts = mirror === undefined ? NO_FACTS : fromCharger ? mirror.chargerFacts(kind, head) : MIRRORING;
+      const charger = mirror !== undefined && fromCharger ? mirror.chargerFacts(kind, head, data) : undefined;
+      const facts = charger?.facts ?? (mirror === undefined ? NO_FACTS : MIRRORING);
       const actions = routeFrame(source, kind, facts);
       // The table puts 'forward' first: the other side has the frame before any mirror work starts.
       for (const action of actions) {
         if (action.kind === 'forward') this.#forward(leg, data, isBinary);
-        else mirror?.carryOut(action, head, data);
+        else mirror?.carryOut(action, head, data, charger?.id ?? head?.id);
       }
+      if (channels.chargerCallAnswered.hasSubscribers && head !== undefined) this.#timeCall(fromCharger, kind, head);
       if (channels.frameRouted.hasSubscribers) {
         channels.frameRouted.publish({
           chargerId: this.identity,
@@ -172,7 +196,9 @@ export class ChargerSession {
         }
       }
       if (this.#charger.closed && this.#primary.closed) {
-        const mirrorClosed = this.#mirror?.closed ?? Promise.resolve();
+        // The mirror's sockets, not its store writes: a store that is locked or failing must not keep a
+        // session (and a proxy's shutdown) waiting; the writes settle, or fail, on their own.
+        const mirrorClosed = this.#mirror?.socketsClosed ?? Promise.resolve();
         void mirrorClosed.then(() => {
           this.#state = SessionState.Closed;
           channels.sessionEnded.publish({ chargerId: this.identity, protocol: this.subprotocol });

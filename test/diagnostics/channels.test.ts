@@ -25,6 +25,7 @@ describe('diagnostics channels', () => {
     const commits = record(channels.storeCommit);
     const leases = record(channels.leaseAcquired);
     const released = record(channels.leaseReleased);
+    const answered = record(channels.chargerCallAnswered);
 
     const primary = await startRawCsms({ answer: answers16(100) });
     const secondary = await startRawCsms({ answer: answers16(555) });
@@ -58,9 +59,20 @@ describe('diagnostics channels', () => {
     expect(commits.length).toBeGreaterThan(0);
     expect(commits[0]).toMatchObject({ engine: 'sqlite' });
     expect(leases).toEqual([expect.objectContaining({ chargerId: 'CP-DIAG' })]);
+    expect(answered).toEqual([{ chargerId: 'CP-DIAG', action: 'Heartbeat', durationMs: expect.any(Number) as number }]);
 
     charger.socket.close(1000);
     await expect.poll(() => ended.length).toBe(1);
     await expect.poll(() => released.length).toBe(1);
+  });
+
+  it('a subscriber that throws never reaches the frame path', async () => {
+    onCleanup(channels.frameRouted.subscribe(() => {
+      throw new Error('observer bug');
+    }));
+    const primary = await startRawCsms({ answer: answers16(100) });
+    const { url } = await startProxy(primary.url);
+    const charger = await connectRawCharger(url('/CP-THROW'));
+    await exchange(charger, ocpp16.heartbeat('still-served'));
   });
 });

@@ -21,7 +21,9 @@ function setup(answerTimeoutMs = 1_000) {
   const submit = (id: string) => {
     const answers: string[] = [];
     const failures: GateFailure[] = [];
-    gate.submit({ call: call(id, 'TriggerMessage', { requestedMessage: 'Heartbeat' }), deliver: (a) => answers.push(a), fail: (f) => failures.push(f) });
+    const secondaryCall = call(id, 'TriggerMessage', { requestedMessage: 'Heartbeat' });
+    const frame = Buffer.from(JSON.stringify([2, id, secondaryCall.action, secondaryCall.payload]));
+    gate.submit({ call: secondaryCall, frame, deliver: (a) => answers.push(a), fail: (f) => failures.push(f) });
     return { answers, failures };
   };
   const lastProxyId = () => (JSON.parse(sent.at(-1) ?? '[]') as unknown[])[1] as string;
@@ -47,6 +49,17 @@ describe('CallGate', () => {
     const deepPayload = `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`;
     gate.deliverAnswer(lastProxyId(), Buffer.from(`[3,"${lastProxyId()}",${deepPayload}]`));
     expect(answers).toEqual([`[3,"deep",${deepPayload}]`]);
+  });
+
+  it('sends the secondary’s own bytes under the proxy id, even a payload no JSON round trip survives', () => {
+    const sent: string[] = [];
+    const gate = new CallGate((text) => sent.push(text) > 0, 1_000);
+    const deep = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
+    const frame = Buffer.from(`[2,"sec-deep","GetConfiguration",{"key":${deep}}]`);
+    gate.submit({ call: call('sec-deep', 'GetConfiguration', {}), frame, deliver: () => undefined, fail: () => undefined });
+    const proxyId = gate.isInFlight((JSON.parse(sent[0] ?? '[]') as unknown[])[1] as string);
+    expect(proxyId).toBe(true);
+    expect(sent[0]).toMatch(new RegExp(`^\\[2,"[0-9a-f-]{36}","GetConfiguration",\\{"key":\\[{100}`));
   });
 
   it('holds proxy CALLs while the primary has one outstanding, and sends one at a time', () => {

@@ -111,6 +111,36 @@ describe('frames no JSON round trip survives (defect 5)', () => {
     expect(primaryPeer.frames.map((frame) => parse(frame.data.toString())[1])).toEqual(['after']);
   });
 
+  it('a secondary’s command 10,000 levels deep reaches the charger as sent (review: it crashed the process)', async () => {
+    const primary = await startRawCsms({ answer: answers16(PRIMARY_TX) });
+    const secondary = await startRawCsms({ answer: answers16(SECONDARY_TX) });
+    const { url } = await startProxy(primary.url, { secondary_csms: [{ url: secondary.url }] });
+    const charger = await connectRawCharger(url('/CP-DEEPCMD'));
+    const link = await secondary.nextPeer();
+    const deepKey = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
+    link.socket.send(`[2,"get-deep","GetConfiguration",{"key":${deepKey}}]`);
+    const command = (await charger.nextFrame()).data.toString();
+    const proxyId = String(parse(command)[1]);
+    expect(command).toBe(`[2,"${proxyId}","GetConfiguration",{"key":${deepKey}}]`);
+    charger.socket.send(`[3,"${proxyId}",{"configurationKey":[]}]`);
+    expect((await link.nextFrame()).data.toString()).toBe('[3,"get-deep",{"configurationKey":[]}]');
+    await exchange(charger, ocpp16.heartbeat('alive'));
+  });
+
+  it('a 2.0.1 RequestStartTransaction with customData 10,000 levels deep is refused, not a crash (review)', async () => {
+    const primary = await startRawCsms({ answer: ({ id }) => callResultFrame(id, { currentTime: '2026-01-01T00:00:00Z' }) });
+    const secondary = await startRawCsms();
+    const { url } = await startProxy(primary.url, { secondary_csms: [{ url: secondary.url }] });
+    const charger = await connectRawCharger(url('/CP-DEEPSTART'), ['ocpp2.0.1']);
+    const link = await secondary.nextPeer();
+    const deep = `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`;
+    link.socket.send(`[2,"rs-1","RequestStartTransaction",{"remoteStartId":1,"idToken":{"idToken":"T","type":"Central","customData":{"vendorId":"v","x":${deep}}}}]`);
+    const answer = parse((await link.nextFrame()).data.toString());
+    expect(answer.slice(0, 3)).toEqual([4, 'rs-1', 'FormatViolation']);
+    charger.socket.send('[2,"hb","Heartbeat",{}]');
+    expect(parse((await charger.nextFrame()).data.toString())[1]).toBe('hb');
+  });
+
   it('a deep 1.6 MeterValues that cannot be rewritten is skipped for that secondary, and never holds back the next CALL', async () => {
     const primary = await startRawCsms({ answer: answers16(PRIMARY_TX) });
     const secondary = await startRawCsms({ answer: answers16(SECONDARY_TX) });
@@ -175,5 +205,23 @@ describe('backpressure toward a secondary (defect 7)', () => {
     await expect.poll(() => link.socket.bufferedAmount, POLL).toBeGreaterThan(2 * 1024 * 1024);
     // And the charger ↔ primary path did not notice.
     await exchange(charger, ocpp16.heartbeat('still-fine'));
+  });
+});
+
+describe('a malformed charger answer to a secondary’s command (review)', () => {
+  it('goes to that secondary (as a CALLERROR it can read), never to the primary', async () => {
+    const primary = await startRawCsms({ answer: answers16(PRIMARY_TX) });
+    const secondary = await startRawCsms({ answer: answers16(SECONDARY_TX) });
+    const { url } = await startProxy(primary.url, { secondary_csms: [{ url: secondary.url }] });
+    const charger = await connectRawCharger(url('/CP-MALFORMED'));
+    const primaryPeer = await primary.nextPeer();
+    const link = await secondary.nextPeer();
+    link.socket.send(JSON.stringify([2, 'get-1', 'GetConfiguration', {}]));
+    const proxyId = String(parse((await charger.nextFrame()).data.toString())[1]);
+    charger.socket.send(`[3,"${proxyId}",null]`);
+    const answer = parse((await link.nextFrame()).data.toString());
+    expect(answer.slice(0, 2)).toEqual([4, 'get-1']);
+    await exchange(charger, ocpp16.heartbeat('after'));
+    expect(primaryPeer.frames.map((frame) => frame.data.toString())).toEqual([ocpp16.heartbeat('after').text]);
   });
 });

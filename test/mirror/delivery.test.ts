@@ -78,10 +78,10 @@ async function socketPair(): Promise<{ leg: Leg; peer: Peer; onClose: Promise<vo
   return { leg, peer, onClose, setAnswerHandler: (h) => (handler = h) };
 }
 
-async function setup(options: { store?: MirrorStore; maxAttempts?: number; answerTimeoutMs?: number; version?: '1.6' | '2.0.1'; leaseValid?: () => boolean } = {}) {
+async function setup(options: { store?: MirrorStore; maxAttempts?: number; answerTimeoutMs?: number; version?: '1.6' | '2.0.1'; leaseValid?: () => boolean; onLost?: () => void; lease?: ConstructorParameters<typeof Delivery>[0]['lease'] } = {}) {
   const store = options.store ?? new MemoryMirrorStore();
   const owner = 'test';
-  const grant = await store.acquireLease(CHARGER, owner, 60_000);
+  const grant = options.lease?.current() ?? (await store.acquireLease(CHARGER, owner, 60_000));
   if (grant === undefined) throw new Error('no lease');
   const fence = () => Promise.resolve(grant);
   const version = options.version ?? '1.6';
@@ -102,7 +102,7 @@ async function setup(options: { store?: MirrorStore; maxAttempts?: number; answe
     store,
     outbox,
     book,
-    lease: { fence, valid: options.leaseValid ?? (() => true) },
+    lease: options.lease ?? { fence, valid: options.leaseValid ?? (() => true), current: () => grant, lost: options.onLost ?? (() => undefined) },
     timing: { answerTimeoutMs: options.answerTimeoutMs ?? 5_000, maxAttempts: options.maxAttempts ?? 3 },
     log,
     events: {
@@ -228,7 +228,8 @@ describe('Delivery', () => {
     const store = new MemoryMirrorStore();
     const stale = withFaults(store, { ack: () => Promise.reject(new StoreError(ErrorCode.LeaseLost, 'taken')) });
     let held = true;
-    const { outbox, connect, events } = await setup({ store: stale, leaseValid: () => held });
+    let lost = 0;
+    const { outbox, connect, events } = await setup({ store: stale, leaseValid: () => held, onLost: () => (lost += 1) });
     outbox.append(call('a'));
     outbox.append(call('b'));
     const { peer } = await connect();
@@ -237,6 +238,8 @@ describe('Delivery', () => {
     held = false;
     answer(peer, first);
     await expect.poll(() => events.leaseLost).toBe(1);
+    // The keeper is told, so that it asks for the lease again.
+    expect(lost).toBe(1);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(peer.frames.map(idOf)).toEqual(['a']);
   });
@@ -254,5 +257,45 @@ describe('Delivery', () => {
     expect(peer.frames).toEqual([]);
     locked = false;
     expect(idOf(await peer.next())).toBe('a');
+  });
+
+  it('goes on after a store read that fails once while preparing a rewrite (review: it stalled until the next append)', async () => {
+    const base = new MemoryMirrorStore();
+    let failNext = true;
+    const store = withFaults(base, {
+      findTransactionLinkByStartRef: (...args: Parameters<MirrorStore['findTransactionLinkByStartRef']>) => {
+        if (!failNext) return base.findTransactionLinkByStartRef(...args);
+        failNext = false;
+        return Promise.reject(new StoreError(ErrorCode.StoreUnavailable, 'disk I/O error (once)'));
+      },
+    });
+    const { outbox, connect } = await setup({ store });
+    outbox.append({ ...call('start-1', 'StartTransaction', '{"connectorId":1,"idTag":"T","meterStart":0,"timestamp":"2026-01-01T00:00:00Z"}'), priority: 'transaction', startRef: 'ref-1' });
+    const { peer } = await connect();
+    expect(idOf(await peer.next())).toBe('start-1');
+    expect(failNext).toBe(false);
+  });
+
+  it('after its lease is lost and taken again while idle, acknowledges with the new lease and goes on (review)', async () => {
+    const store = new MemoryMirrorStore();
+    const first = await store.acquireLease(CHARGER, 'me', 60_000);
+    if (first === undefined) throw new Error('no lease');
+    let current = first;
+    const lease = { fence: () => Promise.resolve(current), valid: () => true, current: () => current, lost: () => undefined };
+    const { outbox, connect, events } = await setup({ store, lease });
+    outbox.append(call('a'));
+    const { peer } = await connect();
+    answer(peer, await peer.next());
+    await expect.poll(() => events.delivered).toEqual(['a']);
+    // Lost and taken again (a new token) while nothing was being sent.
+    const again = await store.acquireLease(CHARGER, 'me', 60_000);
+    if (again === undefined) throw new Error('no lease');
+    current = again;
+    outbox.append(call('b'));
+    answer(peer, await peer.next());
+    outbox.append(call('c'));
+    expect(idOf(await peer.next())).toBe('c');
+    expect(events.leaseLost).toBe(0);
+    await expect.poll(async () => (await store.stats(STREAM)).messages).toBe(1);
   });
 });

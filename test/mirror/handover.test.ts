@@ -60,3 +60,54 @@ it('a store that cannot be written when a charger connects delays its mirror, ne
   expect((await peer.nextFrame()).data.toString()).toBe('[2,"b1","Heartbeat",{}]');
   expect((await peer.nextFrame()).data.toString()).toBe('[2,"b2","Heartbeat",{}]');
 }, 60_000);
+
+it('a charger that reconnects while the store is locked longer than the handover wait: everything arrives, in order (review)', async () => {
+  const primary = await startRawCsms({ answer: ({ id }) => callResultFrame(id, {}) });
+  const secondary = await startRawCsms({ answer: ({ id }) => callResultFrame(id, {}) });
+  const { url, config } = await startProxy(primary.url, { secondary_csms: [{ url: secondary.url }] });
+  const first = await connectRawCharger(url('/CP-LOCKED-HANDOVER'));
+  first.socket.send('[2,"boot","BootNotification",{"chargePointVendor":"A","chargePointModel":"B"}]');
+  await first.nextFrame();
+  const firstLink = await secondary.nextPeer();
+  await firstLink.nextFrame();
+
+  const lock = new Database(join(config.data_dir, DEFAULT_STORE_FILE_NAME));
+  onCleanup(() => lock.close());
+  lock.exec('BEGIN IMMEDIATE');
+  for (const id of ['X1', 'X2', 'X3']) {
+    first.socket.send(`[2,"${id}","Heartbeat",{}]`);
+    await first.nextFrame();
+  }
+  const second = await connectRawCharger(url('/CP-LOCKED-HANDOVER'));
+  for (const id of ['Y1', 'Y2', 'Y3']) {
+    second.socket.send(`[2,"${id}","Heartbeat",{}]`);
+    await second.nextFrame();
+  }
+  // Longer than the 2 s the new session waits for the old one's sockets.
+  await new Promise((resolve) => setTimeout(resolve, 2_500));
+  lock.exec('ROLLBACK');
+
+  const link = await secondary.nextPeer();
+  const ids: string[] = [];
+  for (let i = 0; i < 7; i += 1) ids.push(String((JSON.parse((await link.nextFrame()).data.toString()) as unknown[])[1]));
+  // The replayed BootNotification (fresh id) first, then the old session's messages, then the new one's.
+  expect(ids.slice(1)).toEqual(['X1', 'X2', 'X3', 'Y1', 'Y2', 'Y3']);
+}, 30_000);
+
+it('a proxy stops within its shutdown deadline (plus the store’s last 5 s for a lock) while the store stays locked (review)', async () => {
+  const primary = await startRawCsms({ answer: ({ id }) => callResultFrame(id, {}) });
+  const secondary = await startRawCsms({ answer: ({ id }) => callResultFrame(id, {}) });
+  const { url, config, proxy } = await startProxy(primary.url, { secondary_csms: [{ url: secondary.url }], shutdown_timeout_ms: 1_000 });
+  const charger = await connectRawCharger(url('/CP-STOP-LOCKED'));
+  await secondary.nextPeer();
+  const lock = new Database(join(config.data_dir, DEFAULT_STORE_FILE_NAME));
+  onCleanup(() => lock.close());
+  lock.exec('BEGIN IMMEDIATE');
+  charger.socket.send('[2,"z1","Heartbeat",{}]');
+  await charger.nextFrame();
+  const started = performance.now();
+  await proxy.close();
+  expect(performance.now() - started).toBeLessThan(9_000);
+  expect(proxy.stats().chargers).toBe(0);
+  lock.exec('ROLLBACK');
+}, 30_000);

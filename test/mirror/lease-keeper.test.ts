@@ -66,6 +66,8 @@ describe('LeaseKeeper', () => {
     // An earlier life of this very process (same pid, another random part): a container's PID 1 restarted.
     expect(isGoneLocalProcess(`${hostname()}:${process.pid}:earlier`, self)).toBe(true);
     expect(isGoneLocalProcess(self, self)).toBe(false);
+    // Another proxy in this same process (review): alive, its leases are not taken.
+    expect(isGoneLocalProcess(processOwnerId(), self)).toBe(false);
     expect(isGoneLocalProcess(`${hostname()}:${process.ppid}:x`, self)).toBe(false);
     expect(isGoneLocalProcess(`another-host:${deadPid()}:x`, self)).toBe(false);
     expect(isGoneLocalProcess('not-an-owner-id', self)).toBe(false);

@@ -147,4 +147,23 @@ describe('Outbox', () => {
     await expect(outbox.ack(head?.seq ?? 0, { owner: 'someone-else', token: 999 })).rejects.toMatchObject({ code: ErrorCode.LeaseLost });
     expect((await store.stats(STREAM)).messages).toBe(1);
   });
+
+  it('gives back every byte of the memory budget when closed during a paged read (review)', async () => {
+    const store = new MemoryMirrorStore();
+    for (let i = 0; i < 5; i += 1) await store.append(STREAM, message(i), LIMITS);
+    let releaseRead!: () => void;
+    const readGate = new Promise<void>((resolve) => (releaseRead = resolve));
+    const slow = withFaults(store, {
+      read: async (...args: Parameters<MirrorStore['read']>) => {
+        await readGate;
+        return store.read(...args);
+      },
+    });
+    const { outbox, budget } = await setup({ store: slow });
+    const head = outbox.head();
+    outbox.close();
+    releaseRead();
+    expect(await head).toBeUndefined();
+    expect(budget.usedBytes).toBe(0);
+  });
 });

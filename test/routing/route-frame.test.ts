@@ -71,9 +71,9 @@ describe('routing table invariants, over every source, kind and fact', () => {
     }
   });
 
-  it('a charger answer goes to the primary unless it answers a proxy CALL (in flight or timed out)', () => {
+  it('a charger answer (or malformed frame) goes to the primary unless it answers a proxy CALL (in flight or timed out)', () => {
     for (const { source, kind, facts, kinds } of cases) {
-      if (source !== 'charger' || (kind !== 'callresult' && kind !== 'callerror')) continue;
+      if (source !== 'charger' || (kind !== 'callresult' && kind !== 'callerror' && kind !== 'invalid')) continue;
       const proxys = facts.answersProxyCall || facts.answersExpiredProxyCall;
       expect(kinds.includes('forward')).toBe(!proxys);
       if (facts.answersProxyCall) expect(kinds).toEqual(['answer-secondary-command']);
@@ -84,7 +84,7 @@ describe('routing table invariants, over every source, kind and fact', () => {
   it('every other charger or primary frame is forwarded, whatever the facts', () => {
     for (const { source, kind, kinds } of cases) {
       if (source !== 'charger' && source !== 'primary') continue;
-      if (source === 'charger' && (kind === 'callresult' || kind === 'callerror')) continue;
+      if (source === 'charger' && (kind === 'callresult' || kind === 'callerror' || kind === 'invalid')) continue;
       expect(kinds[0]).toBe('forward');
     }
   });
@@ -92,7 +92,7 @@ describe('routing table invariants, over every source, kind and fact', () => {
   it('without secondaries, charger and primary frames are only forwarded (or routed to a proxy CALL’s owner)', () => {
     for (const { source, kind, facts, kinds } of cases) {
       if (facts.mirroring || (source !== 'charger' && source !== 'primary')) continue;
-      if (source === 'charger' && (kind === 'callresult' || kind === 'callerror') && (facts.answersProxyCall || facts.answersExpiredProxyCall)) continue;
+      if (source === 'charger' && (kind === 'callresult' || kind === 'callerror' || kind === 'invalid') && (facts.answersProxyCall || facts.answersExpiredProxyCall)) continue;
       expect(kinds).toEqual(['forward']);
     }
   });
