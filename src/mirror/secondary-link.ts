@@ -328,7 +328,14 @@ export class SecondaryLink {
   }
 
   #dropped(entry: { seq: number; action: string; priority: string; bytes: number }, reason: DropReason): void {
-    if (reason === 'queue-full') {
+    if (reason === 'queue-full' && entry.seq === 0) {
+      // The store refuses an entry that alone exceeds the byte limit: it was never in the outbox.
+      this.#o.counters.mirrorDropped += 1;
+      this.#log.warn(
+        { action: entry.action, bytes: entry.bytes, max_bytes: this.#limits.maxBytes },
+        'message larger than secondary_queue_max_bytes: not kept for this secondary',
+      );
+    } else if (reason === 'queue-full') {
       this.#o.counters.mirrorDropped += 1;
       this.#log.warn(
         { action: entry.action, priority: entry.priority, limit: this.#limits.maxMessages, max_bytes: this.#limits.maxBytes },
