@@ -69,9 +69,6 @@ const SCHEMA_V1 = `
  * never read it, stop before its overflow pages. Both indexes end in the rowid, so "this stream,
  * seq > n, in order" and "this stream's oldest droppable" are index range scans.
  *
- * streams: message and byte counts per stream, updated in the same transaction as the outbox,
- * so that the limit check of an append is one row, not a scan.
- *
  * chargers: last activity (an append, a boot) per charger, for retention.
  *
  * leases: one row per charger ever leased; a released lease keeps its token (owner NULL) so that
@@ -105,17 +102,6 @@ const SCHEMA_V2 = `
   ALTER TABLE outbox_v2 RENAME TO outbox;
   CREATE INDEX outbox_by_stream ON outbox (charger_id, secondary_key);
   CREATE INDEX outbox_droppable ON outbox (charger_id, secondary_key) WHERE priority = 'droppable';
-
-  CREATE TABLE streams (
-    charger_id    TEXT    NOT NULL,
-    secondary_key TEXT    NOT NULL,
-    messages      INTEGER NOT NULL,
-    bytes         INTEGER NOT NULL,
-    PRIMARY KEY (charger_id, secondary_key)
-  ) WITHOUT ROWID;
-
-  INSERT INTO streams (charger_id, secondary_key, messages, bytes)
-  SELECT charger_id, secondary_key, count(*), sum(bytes) FROM outbox GROUP BY charger_id, secondary_key;
 
   CREATE TABLE remote_starts (
     charger_id    TEXT    NOT NULL,

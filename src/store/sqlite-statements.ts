@@ -19,15 +19,12 @@ export function prepareStatements(db: Database.Database) {
     insertEntry: sql(`
       INSERT INTO outbox
         (charger_id, secondary_key, message_id, kind, action, priority, start_ref, tx_ref, enqueued_at, bytes, frame)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-      RETURNING seq`),
-    addToStream: sql(`
-      INSERT INTO streams (messages, bytes, charger_id, secondary_key) VALUES (?, ?, ?, ?)
-      ON CONFLICT (charger_id, secondary_key)
-      DO UPDATE SET messages = messages + excluded.messages, bytes = bytes + excluded.bytes
-      RETURNING messages, bytes`),
-    setStream: sql('UPDATE streams SET messages = ?, bytes = ? WHERE charger_id = ? AND secondary_key = ?'),
-    selectStream: sql('SELECT messages, bytes FROM streams WHERE charger_id = ? AND secondary_key = ?'),
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    // An index range scan of one stream: run when a stream is first touched by this process, and before
+    // anything is dropped from it (see the counts in sqlite-store.ts).
+    countStream: sql(`
+      SELECT count(*) AS messages, coalesce(sum(bytes), 0) AS bytes
+      FROM outbox WHERE charger_id = ? AND secondary_key = ?`),
     // The literal `priority = 'droppable'` lets SQLite use the partial index.
     selectOldestDroppable: sql(`
       SELECT seq, action, priority, bytes FROM outbox
@@ -96,16 +93,14 @@ export function prepareStatements(db: Database.Database) {
 
     selectStaleChargers: sql(`SELECT charger_id FROM chargers WHERE last_seen < ? AND charger_id NOT IN (${held})`),
     deleteChargerOutbox: sql('DELETE FROM outbox WHERE charger_id = ?'),
-    deleteChargerStreams: sql('DELETE FROM streams WHERE charger_id = ?'),
     deleteChargerLinks: sql('DELETE FROM transaction_links WHERE charger_id = ?'),
     deleteChargerRemoteStarts: sql('DELETE FROM remote_starts WHERE charger_id = ?'),
     deleteChargerBoot: sql('DELETE FROM last_boot WHERE charger_id = ?'),
     deleteCharger: sql('DELETE FROM chargers WHERE charger_id = ?'),
     selectOrphanStreams: sql(`
-      SELECT charger_id, secondary_key FROM streams
+      SELECT DISTINCT charger_id, secondary_key FROM outbox
       WHERE secondary_key NOT IN (SELECT value FROM json_each(?)) AND charger_id NOT IN (${held})`),
     deleteStreamOutbox: sql('DELETE FROM outbox WHERE charger_id = ? AND secondary_key = ?'),
-    deleteStream: sql('DELETE FROM streams WHERE charger_id = ? AND secondary_key = ?'),
     deleteOldLinks: sql(`
       DELETE FROM transaction_links
       WHERE (stopped_at IS NOT NULL AND stopped_at < ?) OR (updated_at < ? AND charger_id NOT IN (${held}))`),

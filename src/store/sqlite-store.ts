@@ -141,6 +141,13 @@ function resolveOptions(options: SqliteStoreOptions): ResolvedOptions {
   return resolved;
 }
 
+/** One outbox's size, as this process last knew it. */
+interface StreamCount {
+  readonly chargerId: string;
+  messages: number;
+  bytes: number;
+}
+
 interface LeaseRow {
   readonly owner: string | null;
   readonly token: number;
@@ -156,6 +163,12 @@ interface CommitContext {
   readonly now: number;
   /** Lease rows read or written in this commit: a fence is checked against the table once per charger. */
   readonly leases: Map<string, LeaseRow | undefined>;
+  /** Working copies of the outbox counts this commit changes; they become the cached counts once it commits. */
+  counts: Map<string, StreamCount>;
+  /** Chargers whose cached counts must be forgotten once this commit is done (a lease taken: others may have written). */
+  readonly forgetCounts: Set<string>;
+  /** A prune ran: every cached count is forgotten. */
+  forgetAllCounts: boolean;
   /** Chargers seen in this commit (append, boot): their `last_seen` is written once, at the end. */
   readonly seen: Set<string>;
 }
@@ -182,6 +195,8 @@ export class SqliteMirrorStore implements MirrorStore {
   readonly #options: ResolvedOptions;
   readonly #sql: Statements;
   readonly #queue: WriteQueue<CommitContext>;
+  /** Outbox sizes as this process knows them (see `#countIn`). */
+  readonly #counts = new Map<string, StreamCount>();
   /** Runs one write under a savepoint, so that a write that fails leaves nothing half done. */
   readonly #applyWrite: (write: QueuedWrite<CommitContext>, context: CommitContext) => () => void;
   /** Wakes read retries when the store closes. */
@@ -199,8 +214,7 @@ export class SqliteMirrorStore implements MirrorStore {
     this.#applyWrite = db.transaction((write: QueuedWrite<CommitContext>, context: CommitContext) => write.apply(context));
     // The usual commit: every write applied directly. A fenced write refused for its lease fails before
     // it changes anything, so it is settled alone; any other failure runs the batch again, isolated.
-    const commitDirect = db.transaction((batch: ReadonlyArray<QueuedWrite<CommitContext>>) => {
-      const context: CommitContext = { now: this.#options.now(), seen: new Set(), leases: new Map() };
+    const commitDirect = db.transaction((batch: ReadonlyArray<QueuedWrite<CommitContext>>, context: CommitContext) => {
       const settlements: Array<() => void> = [];
       for (const write of batch) {
         try {
@@ -215,13 +229,15 @@ export class SqliteMirrorStore implements MirrorStore {
       return settlements;
     });
     // Each write under its own savepoint (a savepoint per write costs about as much as the write).
-    const commitBatch = db.transaction((batch: ReadonlyArray<QueuedWrite<CommitContext>>) => {
-      const context: CommitContext = { now: this.#options.now(), seen: new Set(), leases: new Map() };
+    const commitBatch = db.transaction((batch: ReadonlyArray<QueuedWrite<CommitContext>>, context: CommitContext) => {
       const settlements: Array<() => void> = [];
       for (const write of batch) {
+        // The savepoint undoes a failed write's rows; this undoes its counts.
+        const countsBefore = copyCounts(context.counts);
         try {
           settlements.push(this.#applyWrite(write, context));
         } catch (cause) {
+          context.counts = countsBefore;
           if (isRetried(cause)) throw cause;
           const error = cause instanceof StoreError ? cause : this.#writeFailed(cause);
           settlements.push(() => write.reject(error));
@@ -235,12 +251,18 @@ export class SqliteMirrorStore implements MirrorStore {
       // IMMEDIATE: take the write lock first, so that a lock held elsewhere fails the commit at
       // once (SQLITE_BUSY), never half-way through a batch that already read.
       commit: (batch) => {
+        let context = this.#newContext();
+        let settlements: Array<() => void>;
         try {
-          return commitDirect.immediate(batch);
+          settlements = commitDirect.immediate(batch, context);
         } catch (error) {
           if (!(error instanceof NeedsIsolation)) throw error;
-          return commitBatch.immediate(batch);
+          context = this.#newContext();
+          settlements = commitBatch.immediate(batch, context);
         }
+        // Committed: the counts it changed are now the truth (a failed commit throws before this).
+        this.#keepCounts(context);
+        return settlements;
       },
       isBusy,
       describeFailure: (writes, next, cause) =>
@@ -351,7 +373,10 @@ export class SqliteMirrorStore implements MirrorStore {
         apply: (context) => {
           this.#requireLease(stream.chargerId, fence, context);
           const row = this.#sql.deleteEntry.get(seq, stream.chargerId, stream.secondaryKey);
-          if (row !== undefined) this.#sql.addToStream.run(-1, -integer(row, 'bytes'), stream.chargerId, stream.secondaryKey);
+          if (row === undefined) return;
+          const count = this.#countIn(context, stream.chargerId, stream.secondaryKey);
+          count.messages -= 1;
+          count.bytes -= integer(row, 'bytes');
         },
       };
     });
@@ -359,7 +384,7 @@ export class SqliteMirrorStore implements MirrorStore {
 
   stats(stream: StreamKey): Promise<StreamStats> {
     return this.#read('outbox stats', () => {
-      const counts = this.#sql.selectStream.get(stream.chargerId, stream.secondaryKey);
+      const counts = this.#sql.countStream.get(stream.chargerId, stream.secondaryKey);
       const oldest = this.#sql.selectOldestEnqueuedAt.get(stream.chargerId, stream.secondaryKey);
       return {
         messages: counts === undefined ? 0 : integer(counts, 'messages'),
@@ -511,6 +536,8 @@ export class SqliteMirrorStore implements MirrorStore {
           if (lease !== undefined && lease.owner !== null && lease.owner !== owner && lease.owner !== replacing && lease.expiresAt > now) return undefined;
           const grant: LeaseGrant = { chargerId, owner, token: (lease?.token ?? 0) + 1, expiresAt: now + ttlMs };
           this.#writeLease(context, chargerId, grant);
+          // Whoever held it may have written its outboxes meanwhile: count them again when next needed.
+          context.forgetCounts.add(chargerId);
           return grant;
         },
       };
@@ -569,7 +596,14 @@ export class SqliteMirrorStore implements MirrorStore {
       checkInteger('retentionMs', policy.retentionMs, 0);
       checkInteger('stoppedLinkGraceMs', policy.stoppedLinkGraceMs, 0);
       const configured = JSON.stringify(policy.configuredSecondaries);
-      return { bytes: 0, urgent: true, apply: () => this.#applyPrune(policy, configured) };
+      return {
+        bytes: 0,
+        urgent: true,
+        apply: (context) => {
+          context.forgetAllCounts = true;
+          return this.#applyPrune(policy, configured);
+        },
+      };
     });
   }
 
@@ -652,6 +686,48 @@ export class SqliteMirrorStore implements MirrorStore {
     return { owner: nullableText(row, 'owner'), token: integer(row, 'token'), expiresAt: integer(row, 'expires_at') };
   }
 
+  #newContext(): CommitContext {
+    return { now: this.#options.now(), seen: new Set(), leases: new Map(), counts: new Map(), forgetCounts: new Set(), forgetAllCounts: false };
+  }
+
+  /**
+   * An outbox's size for the limit checks. Kept in memory (keeping it in a table cost two more writes
+   * per message), read from the outbox once per stream and process, and counted again before anything
+   * is dropped: a count that another process's writes made stale can only make a drop wait, never
+   * drop what should have been kept.
+   */
+  #countIn(context: CommitContext, chargerId: string, secondaryKey: string): StreamCount {
+    const key = streamKey(chargerId, secondaryKey);
+    let count = context.counts.get(key);
+    if (count === undefined) {
+      const cached = this.#counts.get(key);
+      count = cached === undefined ? this.#exactCount(chargerId, secondaryKey) : { ...cached };
+      context.counts.set(key, count);
+    }
+    return count;
+  }
+
+  #recount(count: StreamCount, chargerId: string, secondaryKey: string): void {
+    const exact = this.#exactCount(chargerId, secondaryKey);
+    count.messages = exact.messages;
+    count.bytes = exact.bytes;
+  }
+
+  #exactCount(chargerId: string, secondaryKey: string): StreamCount {
+    const row = this.#sql.countStream.get(chargerId, secondaryKey);
+    return { chargerId, messages: row === undefined ? 0 : integer(row, 'messages'), bytes: row === undefined ? 0 : integer(row, 'bytes') };
+  }
+
+  #keepCounts(context: CommitContext): void {
+    if (context.forgetAllCounts) {
+      this.#counts.clear();
+      return;
+    }
+    for (const [key, count] of context.counts) this.#counts.set(key, count);
+    if (context.forgetCounts.size === 0) return;
+    for (const [key, count] of this.#counts) if (context.forgetCounts.has(count.chargerId)) this.#counts.delete(key);
+  }
+
   /** The charger's lease as this commit sees it (read once, then kept up to date by the commit's lease writes). */
   #leaseIn(context: CommitContext, chargerId: string): LeaseRow | undefined {
     if (context.leases.has(chargerId)) return context.leases.get(chargerId);
@@ -679,7 +755,7 @@ export class SqliteMirrorStore implements MirrorStore {
   #applyAppend(stream: StreamKey, record: NewOutboxRecord, bytes: number, limits: OutboxLimits, context: CommitContext): AppendResult {
     const { chargerId, secondaryKey } = stream;
     context.seen.add(chargerId);
-    const inserted = this.#sql.insertEntry.get(
+    const inserted = this.#sql.insertEntry.run(
       chargerId,
       secondaryKey,
       record.messageId,
@@ -692,23 +768,24 @@ export class SqliteMirrorStore implements MirrorStore {
       bytes,
       record.frame,
     );
-    const seq = integer(inserted, 'seq');
-    const counts = this.#sql.addToStream.get(1, bytes, chargerId, secondaryKey);
-    let messages = integer(counts, 'messages');
-    let total = integer(counts, 'bytes');
+    const seq = Number(inserted.lastInsertRowid);
+    const count = this.#countIn(context, chargerId, secondaryKey);
+    count.messages += 1;
+    count.bytes += bytes;
     const dropped: DroppedRecord[] = [];
-    while (messages > limits.maxMessages || total > limits.maxBytes) {
+    // Nothing is dropped on a count that may be stale (another process appended or pruned): count again first.
+    if (count.messages > limits.maxMessages || count.bytes > limits.maxBytes) this.#recount(count, chargerId, secondaryKey);
+    while (count.messages > limits.maxMessages || count.bytes > limits.maxBytes) {
       // `seq < ?`: never the entry just appended (every other entry of the stream is older).
       const row =
         this.#sql.selectOldestDroppable.get(chargerId, secondaryKey, seq) ?? this.#sql.selectOldest.get(chargerId, secondaryKey, seq);
       if (row === undefined) break;
       const victim = toDroppedRecord(row);
       this.#sql.deleteEntryBySeq.run(victim.seq);
-      messages -= 1;
-      total -= victim.bytes;
+      count.messages -= 1;
+      count.bytes -= victim.bytes;
       dropped.push(victim);
     }
-    if (dropped.length > 0) this.#sql.setStream.run(messages, total, chargerId, secondaryKey);
     return { seq, dropped };
   }
 
@@ -729,7 +806,6 @@ export class SqliteMirrorStore implements MirrorStore {
     for (const row of sql.selectStaleChargers.all(cutoff, now)) {
       const chargerId = text(row, 'charger_id');
       staleOutboxEntries += sql.deleteChargerOutbox.run(chargerId).changes;
-      sql.deleteChargerStreams.run(chargerId);
       transactionLinks += sql.deleteChargerLinks.run(chargerId).changes;
       remoteStarts += sql.deleteChargerRemoteStarts.run(chargerId).changes;
       lastBoots += sql.deleteChargerBoot.run(chargerId).changes;
@@ -739,7 +815,6 @@ export class SqliteMirrorStore implements MirrorStore {
       const chargerId = text(row, 'charger_id');
       const secondaryKey = text(row, 'secondary_key');
       orphanOutboxEntries += sql.deleteStreamOutbox.run(chargerId, secondaryKey).changes;
-      sql.deleteStream.run(chargerId, secondaryKey);
     }
     transactionLinks += sql.deleteOldLinks.run(now - policy.stoppedLinkGraceMs, cutoff, now).changes;
     remoteStarts += sql.deleteOldRemoteStarts.run(cutoff, now).changes;
@@ -796,6 +871,14 @@ function isBusy(error: unknown): boolean {
 }
 
 /** A failure of the file, not of one write: the whole commit is kept and retried. */
+function streamKey(chargerId: string, secondaryKey: string): string {
+  return `${chargerId}\u0000${secondaryKey}`;
+}
+
+function copyCounts(counts: ReadonlyMap<string, StreamCount>): Map<string, StreamCount> {
+  return new Map([...counts].map(([key, count]) => [key, { ...count }]));
+}
+
 function isRetried(error: unknown): boolean {
   const code = sqliteCode(error);
   return code !== undefined && RETRIED_SQLITE_CODES.has(code);

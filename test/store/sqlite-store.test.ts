@@ -199,6 +199,38 @@ describe('SqliteMirrorStore: group commit', () => {
   });
 });
 
+describe('SqliteMirrorStore: outbox counts kept in memory', () => {
+  it('never drops on a count that another process made stale: it counts again first', async () => {
+    const dataDir = temporaryDirectory();
+    const a = open({ dataDir });
+    const b = open({ dataDir });
+    const stream = { chargerId: 'CP-1', secondaryKey: 'name:s' };
+    const limits = { maxMessages: 3, maxBytes: 1024 * 1024 };
+    const seqs: number[] = [];
+    for (let i = 0; i < 3; i += 1) seqs.push((await a.append(stream, entry(i), limits)).seq);
+    // Another process (the charger's new owner) delivers two of them.
+    const fence = await b.acquireLease('CP-1', 'other', 60_000);
+    if (fence === undefined) throw new Error('no lease');
+    for (const seq of seqs.slice(0, 2)) await b.ack(stream, seq, fence);
+    // A's count says 3 (+1 = over the limit); the outbox holds 1 (+1): nothing may be dropped.
+    expect((await a.append(stream, entry(3), limits)).dropped).toEqual([]);
+    expect(await a.stats(stream)).toMatchObject({ messages: 2 });
+  });
+
+  it('enforces the limits with counts that survive a restart (read again from the outbox)', async () => {
+    const dataDir = temporaryDirectory();
+    const first = open({ dataDir });
+    const stream = { chargerId: 'CP-1', secondaryKey: 'name:s' };
+    const limits = { maxMessages: 3, maxBytes: 1024 * 1024 };
+    for (let i = 0; i < 3; i += 1) await first.append(stream, entry(i), limits);
+    await first.close();
+    const second = open({ dataDir });
+    const { dropped } = await second.append(stream, entry(3), limits);
+    expect(dropped.map((d) => d.action)).toEqual(['MeterValues']);
+    expect(await second.stats(stream)).toMatchObject({ messages: 3 });
+  });
+});
+
 describe('SqliteMirrorStore: durability', () => {
   it('keeps everything across close and reopen, including writes queued at close', async () => {
     const dataDir = temporaryDirectory();
