@@ -6,6 +6,9 @@
 # (production dependencies only) into /opt/ocpp-splitter, the same steps as test/packaging/pack.test.ts runs
 # in CI. The runtime stage copies that installation: no compiler, no dev dependencies, no sources.
 
+# Node.js 24 LTS: its Alpine image exists for linux/amd64 and linux/arm64, the platforms the workflows publish,
+# but not for 32-bit ARM (Node.js 24 made armv7 experimental and the official image dropped arm32v6/arm32v7).
+# On a 32-bit ARM device, build with `--build-arg NODE_VERSION=22` (node:22-alpine still has linux/arm/v7).
 ARG NODE_VERSION=24
 
 FROM node:${NODE_VERSION}-alpine AS build
@@ -26,8 +29,11 @@ RUN echo '{"name":"ocpp-splitter-install","private":true,"allowScripts":{"better
  && npm install --omit=dev --no-audit --no-fund /tmp/ocpp-splitter.tgz
 
 FROM node:${NODE_VERSION}-alpine
+# RUNTIME_DIR: where the proxy writes the address it really listens on (listen-<pid>.json) for the HEALTHCHECK,
+# so the check follows --port, PORT or a config file's port alike. /tmp is writable whatever the user.
 ENV NODE_ENV=production \
     DATA_DIR=/data \
+    RUNTIME_DIR=/tmp/ocpp-splitter \
     PATH=/opt/ocpp-splitter/node_modules/.bin:$PATH
 # CONFIG_FILE is left at its default, /data/options.json (the Home Assistant options file): a missing default
 # file is fine, so `docker run -e PRIMARY_CSMS_URL=…` works without any file. docker-compose.yml sets
@@ -41,6 +47,7 @@ VOLUME /data
 WORKDIR /data
 USER node
 EXPOSE 9000
+# Asks GET /healthz at the address in $RUNTIME_DIR (see above); unhealthy until the proxy listens.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["node", "/opt/ocpp-splitter/node_modules/ocpp-splitter/dist/healthcheck.js"]
 # SIGTERM (docker stop) closes every charger with 1001 and exits 0 within 10 s, Docker's default grace period.

@@ -13,15 +13,23 @@ import { resolveConfig } from './config/load.js';
 import { ConfigError, ErrorCode } from './errors.js';
 import { createLogger, taggedLogger } from './logging/logger.js';
 import { createProxy } from './proxy.js';
+import { publishListenAddress, withdrawListenAddress } from './runtime/listen-file.js';
+import { checkBeforeForking, EXIT_CONFIG, EXIT_FAILURE, explainStartupFailure } from './startup-failure.js';
 import { VERSION } from './version.js';
 
-/** Exit codes: 0 clean stop, 1 runtime failure, 2 usage error, 78 bad configuration (EX_CONFIG). */
+/**
+ * Exit codes: 0 clean stop, 1 runtime failure, 2 usage error, 78 (EX_CONFIG) a problem the operator must fix
+ * before a restart can help: the configuration, the data directory, the port (see startup-failure.ts).
+ */
 const EXIT_OK = 0;
-const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
-const EXIT_CONFIG = 78;
 /** A stop must finish within this, whatever the proxy is waiting for (Docker's default grace is 10 s). */
 const HARD_STOP_MS = 9_500;
+/**
+ * Ctrl-C under `npm start` arrives twice within milliseconds: the terminal signals the whole process group, and
+ * npm forwards its own copy to the proxy. A signal this soon after the first is that copy, not a second request.
+ */
+const SIGNAL_COPY_WINDOW_MS = 500;
 
 async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   let command;
@@ -48,14 +56,25 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { config, warnings, configFile } = resolved;
   const workers = config.workers === 'auto' ? availableParallelism() : config.workers;
   const inWorker = cluster.isWorker;
-  const rootLog = inWorker ? createLogger(config.log_level).child({ worker: cluster.worker?.id }) : createLogger(config.log_level);
+  const processLog = createLogger(config.log_level, undefined, config.log_format);
+  const rootLog = inWorker ? processLog.child({ worker: cluster.worker?.id }) : processLog;
   const log = taggedLogger(rootLog, 'proxy');
   if (!inWorker) {
     // Said once, by the process that read the configuration, not once per worker.
     for (const warning of warnings) log.warn(warning);
     log.info({ config_file: configFile.path, loaded: configFile.loaded, version: VERSION, workers }, 'configuration loaded');
   }
-  if (workers > 1 && cluster.isPrimary) return superviseUntilStopped(workers, log);
+  if (workers > 1 && cluster.isPrimary) {
+    // Said once here rather than by every worker, each failing the same way.
+    const problem = await checkBeforeForking({
+      port: config.port,
+      host: config.host,
+      dataDir: config.data_dir,
+      needsStore: config.secondary_csms.length > 0,
+    });
+    if (problem !== undefined) return startupFailed(problem);
+    return superviseUntilStopped(workers, log);
+  }
 
   const proxy = createProxy(config, { logger: rootLog, coordinator: inWorker ? new IpcCoordinator() : undefined });
   // Handlers go in before listening: a signal during start-up must also stop cleanly.
@@ -63,8 +82,14 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     let stopping = false;
     /** Real signals received; the cluster primary's shutdown request is not one. */
     let signals = 0;
+    let firstSignalAt: number | undefined;
     const stop = (signal: NodeJS.Signals | 'shutdown-request'): void => {
-      if (signal !== 'shutdown-request') signals += 1;
+      if (signal !== 'shutdown-request') {
+        const now = performance.now();
+        if (firstSignalAt !== undefined && now - firstSignalAt < SIGNAL_COPY_WINDOW_MS) return;
+        firstSignalAt ??= now;
+        signals += 1;
+      }
       if (stopping) {
         // A terminal's Ctrl-C reaches the whole process group, so a worker gets both the
         // SIGINT and the primary's shutdown request, in either order: only a second real
@@ -98,13 +123,23 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     }
   });
 
+  let address;
   try {
-    await proxy.listen();
+    address = await proxy.listen();
   } catch (error) {
-    log.error({ err: error, port: config.port }, 'cannot listen');
-    return EXIT_FAILURE;
+    return startupFailed(explainStartupFailure(error, { port: config.port, host: config.host, dataDir: config.data_dir }));
   }
-  return stopped;
+  // For the container HEALTHCHECK: the port really bound, whichever way it was configured.
+  const listenFile = publishListenAddress(env, address, log);
+  const code = await stopped;
+  withdrawListenAddress(listenFile, log);
+  return code;
+}
+
+/** One line on stderr, the cause and the fix; no stack: the operator has something to change, not a bug to report. */
+function startupFailed(failure: { message: string; exitCode: number }): number {
+  process.stderr.write(`ocpp-splitter: ${failure.message}\n`);
+  return failure.exitCode;
 }
 
 /** The cluster primary: runs the workers until SIGTERM/SIGINT, then stops them all. */

@@ -1,11 +1,16 @@
 #!/usr/bin/env node
 /**
  * The container HEALTHCHECK (`node dist/healthcheck.js`): asks the running proxy's `GET /healthz` and exits 0
- * when it answers 200, 1 otherwise. It resolves the configuration exactly as the proxy does (flags aside), so
- * it probes the port set in the config file or PORT without being told. No curl needed in the image.
+ * when it answers 200, 1 otherwise. No curl needed in the image.
+ *
+ * It does not work the port out from the configuration, which it cannot fully see (flags are the proxy's own
+ * argv): the proxy writes the address it really bound to `$RUNTIME_DIR/listen-<pid>.json` (the image sets
+ * RUNTIME_DIR), and this probes every address written there by a process that is still running. So
+ * `--port`, `PORT`, a config file's `port` and `--port 0` are all probed right, and a primary given only as a
+ * flag needs nothing here.
  */
 import { request } from 'node:http';
-import { resolveConfig } from './config/load.js';
+import { readListenRecords, RUNTIME_DIR_ENV, type ListenRecord } from './runtime/listen-file.js';
 
 const EXIT_HEALTHY = 0;
 const EXIT_UNHEALTHY = 1;
@@ -13,23 +18,42 @@ const EXIT_UNHEALTHY = 1;
 const TIMEOUT_MS = 3000;
 const HTTP_OK = 200;
 /** Listen addresses that mean "every interface": probe loopback instead. */
-const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]']);
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::']);
+const LOOPBACK = '127.0.0.1';
 
-function probeHost(host: string | undefined): string {
-  return host === undefined || WILDCARD_HOSTS.has(host) ? '127.0.0.1' : host;
+function probeHost(address: string): string {
+  return WILDCARD_HOSTS.has(address) ? LOOPBACK : address;
 }
 
-function check(): Promise<number> {
-  let port: number;
-  let host: string;
-  try {
-    const { config } = resolveConfig({ flags: {}, env: process.env });
-    port = config.port;
-    host = probeHost(config.host);
-  } catch (error) {
-    process.stderr.write(`healthcheck: ${error instanceof Error ? error.message : String(error)}\n`);
-    return Promise.resolve(EXIT_UNHEALTHY);
+function unhealthy(message: string): number {
+  process.stderr.write(`healthcheck: ${message}\n`);
+  return EXIT_UNHEALTHY;
+}
+
+async function check(env: NodeJS.ProcessEnv): Promise<number> {
+  const dir = env[RUNTIME_DIR_ENV];
+  if (dir === undefined || dir === '') {
+    return unhealthy(`${RUNTIME_DIR_ENV} is not set, so there is no record of where the proxy listens (the image sets it)`);
   }
+  let records: ListenRecord[];
+  let skipped: string[];
+  try {
+    ({ live: records, skipped } = readListenRecords(dir));
+  } catch (error) {
+    return unhealthy(`cannot read ${dir}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  for (const line of skipped) process.stderr.write(`healthcheck: skipped ${line}\n`);
+  if (records.length === 0) return unhealthy(`no running ocpp-splitter has written its address to ${dir} (still starting, or stopped)`);
+
+  // Cluster workers share one port: ask each distinct address once.
+  const endpoints = new Map(records.map((record) => [`${probeHost(record.address)}|${String(record.port)}`, record]));
+  const results = await Promise.all([...endpoints.values()].map((record) => probe(probeHost(record.address), record.port)));
+  return results.every((ok) => ok) ? EXIT_HEALTHY : EXIT_UNHEALTHY;
+}
+
+/** `GET /healthz` at host:port; prints the status and body (or why there was none). */
+function probe(host: string, port: number): Promise<boolean> {
+  const where = `http://${host.includes(':') ? `[${host}]` : host}:${String(port)}/healthz`;
   return new Promise((resolve) => {
     const req = request({ host, port, path: '/healthz', method: 'GET', timeout: TIMEOUT_MS }, (response) => {
       let body = '';
@@ -37,16 +61,16 @@ function check(): Promise<number> {
       response.on('data', (chunk: string) => (body += chunk));
       response.on('end', () => {
         process.stdout.write(`${String(response.statusCode)} ${body}\n`);
-        resolve(response.statusCode === HTTP_OK ? EXIT_HEALTHY : EXIT_UNHEALTHY);
+        resolve(response.statusCode === HTTP_OK);
       });
     });
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${TIMEOUT_MS} ms`)));
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${String(TIMEOUT_MS)} ms`)));
     req.on('error', (error) => {
-      process.stderr.write(`healthcheck: http://${host}:${port}/healthz: ${error.message}\n`);
-      resolve(EXIT_UNHEALTHY);
+      process.stderr.write(`healthcheck: ${where}: ${error.message}\n`);
+      resolve(false);
     });
     req.end();
   });
 }
 
-void check().then((code) => process.exit(code));
+void check(process.env).then((code) => process.exit(code));

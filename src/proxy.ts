@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { runAdmission, type AdmissionStep } from './admission/chain.js';
-import { Handshake } from './admission/handshake.js';
+import { Handshake, type ConnectionLogFields } from './admission/handshake.js';
 import { NoCommonSubprotocol, UpgradeRefusal } from './admission/refusal.js';
 import { checkUpgrade } from './admission/steps/check-upgrade.js';
 import { claimFromSiblings } from './admission/steps/claim-from-siblings.js';
@@ -71,7 +71,7 @@ const REFUSED_CLOSE_GRACE_MS = 5_000;
 
 /** Creates a proxy for `config`. Nothing is opened until `listen()`. */
 export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}): Proxy {
-  const rootLog = options.logger ?? createLogger(config.log_level);
+  const rootLog = options.logger ?? createLogger(config.log_level, undefined, config.log_format);
   const log = taggedLogger(rootLog, 'proxy');
   const sessions = new SessionRegistry();
   const keepalive = new Keepalive(config.ping_interval_ms, config.ping_max_missed);
@@ -79,8 +79,12 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
   const counters = createMirrorCounters();
   /** Opened by listen() when secondaries are configured: without them there is nothing to keep. */
   let mirrors: MirrorService | undefined;
+  /** Every session until it has ended, those replaced by a newer connection included (the registry has only the newest). */
+  const liveSessions = new Set<ChargerSession>();
   /** Handshakes being admitted; cancelled on shutdown. */
   const pendingHandshakes = new Set<Handshake>();
+  /** Where each session's charger connected from, for the line that says it was replaced. */
+  const connectedFrom = new WeakMap<ChargerSession, ConnectionLogFields>();
   /** The sub-protocol the primary chose, per upgrade request, for `handleProtocols`. */
   const chosenSubprotocol = new WeakMap<IncomingMessage, string>();
   const startedAt = Date.now();
@@ -90,7 +94,7 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
   coordinator?.onRelease(async (identity) => {
     const session = sessions.get(identity);
     if (session === undefined) return;
-    taggedLogger(rootLog, identity).warn('charge point id connected to another worker: this connection is replaced');
+    taggedLogger(rootLog, identity).warn({ ...connectedFrom.get(session) }, 'charge point id connected to another worker: this connection is replaced');
     // Closing stops the mirror; once its links have let go (an in-flight answer
     // recorded, its writes committed, its lease released) the other worker takes
     // the lease and delivers from where this one stopped. The charger and primary
@@ -165,7 +169,7 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
   async function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     // Decide before upgrading: the charger gets its 101 only once every step has let it
     // through, the primary included (with its sub-protocol), so nothing it sends can be lost.
-    const handshake = new Handshake(request, socket, head);
+    const handshake = new Handshake(request, socket, head, { trustProxy: config.trust_proxy });
     pendingHandshakes.add(handshake);
     try {
       await runAdmission(admission, handshake, handshake.signal);
@@ -188,7 +192,8 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
       socket.destroy();
       return;
     }
-    sessionLog.info({ primary: outcome.urlForLog, protocol: outcome.subprotocol }, 'primary connected');
+    const from = handshake.logFields;
+    sessionLog.info({ primary: outcome.urlForLog, protocol: outcome.subprotocol, ...from }, 'primary connected');
     chosenSubprotocol.set(request, outcome.subprotocol);
     const mirrorService = mirrors;
     // Without a verifyClient hook `ws` completes an upgrade synchronously, so by the
@@ -219,13 +224,19 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
                   sendToCharger,
                 }),
       });
+      connectedFrom.set(session, from);
       const replaced = sessions.add(session);
+      liveSessions.add(session);
       if (replaced !== undefined) {
-        sessionLog.warn('charge point id already connected: the older connection is replaced');
+        sessionLog.warn(
+          { ...from, replaced_remote_address: connectedFrom.get(replaced)?.remote_address },
+          'charge point id already connected: the older connection is replaced',
+        );
         replaced.close(CloseCode.GoingAway, 'replaced by a new connection');
       }
       session.start(replaced);
       void session.ended.then(() => {
+        liveSessions.delete(session);
         sessions.remove(session);
         if (sessions.get(id.identity) === undefined) coordinator?.ended(id.identity);
       });
@@ -234,6 +245,7 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
           primary: redactUrl(config.primary_csms_url),
           secondaries: config.secondary_csms.map((secondary) => redactUrl(secondary.url)),
           protocol: outcome.subprotocol,
+          ...from,
         },
         'session started',
       );
@@ -241,7 +253,7 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
     if (!upgraded) {
       // `ws` refused the upgrade itself (it answered the charger 400, e.g. for a malformed
       // Sec-WebSocket-Extensions) and never called back: the primary link has no owner.
-      sessionLog.warn('charger upgrade refused by the WebSocket layer; primary connection closed');
+      sessionLog.warn({ ...from }, 'charger upgrade refused by the WebSocket layer; primary connection closed');
       handshake.abandon();
     }
   }
@@ -256,13 +268,14 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
     const identity = handshake.knownIdentity;
     const handshakeLog = identity === undefined ? log : taggedLogger(rootLog, identity);
     if (error instanceof UpgradeRefusal) {
-      if (error.log !== undefined) handshakeLog[error.log.level](error.log.fields ?? {}, error.log.message);
+      // Every refusal says where the charger connected from, whichever step refused it.
+      if (error.log !== undefined) handshakeLog[error.log.level]({ ...error.log.fields, ...handshake.logFields }, error.log.message);
       refuseUpgrade(handshake.socket, error.status, error.reason, { ...error.headers });
       return;
     }
     if (!(error instanceof NoCommonSubprotocol)) throw error;
     // OCPP-J: complete the handshake without Sec-WebSocket-Protocol, then close at once.
-    handshakeLog.warn({ offered: error.offered }, 'no common OCPP sub-protocol with the primary');
+    handshakeLog.warn({ offered: error.offered, ...handshake.logFields }, 'no common OCPP sub-protocol with the primary');
     wss.handleUpgrade(handshake.request, handshake.socket, chargerHead, (charger) => {
       // Whatever the charger sends now (garbage included) must not become an unhandled 'error'.
       charger.on('error', (chargerError) => handshakeLog.debug({ err: chargerError }, 'charger error while being closed'));
@@ -286,8 +299,9 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
       else server.close(() => resolve());
     });
     for (const handshake of pendingHandshakes) handshake.cancel();
-    const allEnded = Promise.all(sessions.all().map((session) => session.ended));
-    for (const session of sessions.all()) session.close(CloseCode.GoingAway, 'proxy shutting down');
+    // Every session still open, replaced ones that are still closing included: the store closes after them.
+    const allEnded = Promise.all([...liveSessions].map((session) => session.ended));
+    for (const session of liveSessions) session.close(CloseCode.GoingAway, 'proxy shutting down');
 
     let deadline: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
@@ -295,7 +309,7 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
     });
     if ((await Promise.race([allEnded, timedOut])) === 'timeout') {
       log.warn({ chargers: sessions.size }, 'shutdown deadline reached: dropping remaining connections');
-      for (const session of sessions.all()) session.terminate();
+      for (const session of liveSessions) session.terminate();
       await allEnded;
     }
     clearTimeout(deadline);

@@ -1,7 +1,22 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
+import { forwardedClientAddress, pathForLog } from './client-address.js';
 import { watchPendingSocket, type PendingSocketWatch } from './pending-socket.js';
+
+export interface HandshakeOptions {
+  /** Take the client's address from X-Forwarded-For (config `trust_proxy`): a reverse proxy of the operator's is in front. */
+  readonly trustProxy?: boolean;
+}
+
+/** Where a charger connects from, for the lines logged about its connection (never anything secret). */
+export interface ConnectionLogFields {
+  readonly remote_address: string | undefined;
+  /** The request path without its query string. */
+  readonly path: string;
+  /** The TCP peer, when `remote_address` came from X-Forwarded-For: the reverse proxy. */
+  readonly forwarded_by?: string;
+}
 
 /** Who the charger says it is: the last segment of its URL path (see `extractIdentity`). */
 export interface ChargerIdentity {
@@ -34,6 +49,11 @@ export class Handshake {
   readonly socket: Duplex;
   /** The TCP peer's address; no forwarding header is trusted for it. */
   readonly remoteAddress: string | undefined;
+  /**
+   * Where the charger connects from, for logs: the TCP peer, or with `trustProxy` the address the reverse
+   * proxy in front saw (X-Forwarded-For), the peer then being `forwarded_by`.
+   */
+  readonly logFields: ConnectionLogFields;
   /** The charger's Authorization header (HTTP Basic, OCPP Security profiles 1 and 2): passed on, never logged. */
   readonly authorization: string | undefined;
 
@@ -45,12 +65,18 @@ export class Handshake {
   #charger: ChargerIdentity | undefined;
   #primary: PrimaryConnection | undefined;
 
-  constructor(request: IncomingMessage, socket: Duplex, head: Buffer) {
+  constructor(request: IncomingMessage, socket: Duplex, head: Buffer, options: HandshakeOptions = {}) {
     this.request = request;
     this.socket = socket;
     this.#head = head;
     this.remoteAddress = request.socket.remoteAddress;
     this.authorization = request.headers.authorization;
+    const forwarded = options.trustProxy === true ? forwardedClientAddress(request.headers['x-forwarded-for']) : undefined;
+    const path = pathForLog(request.url);
+    this.logFields =
+      forwarded === undefined
+        ? { remote_address: this.remoteAddress, path }
+        : { remote_address: forwarded, path, forwarded_by: this.remoteAddress };
   }
 
   /** Aborted when the charger leaves before its 101, or the proxy gives up on it (shutdown). */

@@ -5,9 +5,12 @@ import { isWorkerMessage, type PrimaryToWorker } from './messages.js';
 
 /** A crashed worker is replaced after this pause (not at once: a crash loop must not spin). */
 const RESPAWN_DELAY_MS = 1_000;
+/** A worker that could not start for a reason the operator must fix (port, data directory): the cluster exits with it too. */
+const EXIT_CONFIG = 78;
+const EXIT_FAILURE = 1;
 
 export interface Supervisor {
-  /** Settles with the exit code the primary should use: 1 when workers could not start. */
+  /** Settles with the exit code the primary should use: 1 when workers could not start, 78 when one exited with 78. */
   readonly done: Promise<number>;
   /** Asks every worker to stop gracefully; `done` settles when all have exited. */
   stop(): void;
@@ -20,8 +23,8 @@ export interface Supervisor {
  */
 export function superviseWorkers(count: number, log: Logger): Supervisor {
   let stopping = false;
-  /** Set when a worker could not start: the whole cluster then exits with 1. */
-  let failed = false;
+  /** Set when a worker could not start: the whole cluster then exits with this. */
+  let failedWith: number | undefined;
   let listening = 0;
   let resolveDone!: (code: number) => void;
   const done = new Promise<number>((resolve) => (resolveDone = resolve));
@@ -55,16 +58,16 @@ export function superviseWorkers(count: number, log: Logger): Supervisor {
     directory.workerGone(worker.id);
     const remaining = Object.keys(cluster.workers ?? {}).length;
     if (stopping) {
-      if (remaining === 0) resolveDone(failed ? 1 : 0);
+      if (remaining === 0) resolveDone(failedWith ?? 0);
       return;
     }
     if (!started.has(worker.id)) {
       // It never listened (a port in use, say): every sibling would fail the same way.
       log.error({ worker: worker.id, code, signal }, 'a worker failed to start; stopping');
       stopping = true;
-      failed = true;
+      failedWith = code === EXIT_CONFIG ? EXIT_CONFIG : EXIT_FAILURE;
       for (const other of Object.values(cluster.workers ?? {})) other?.kill('SIGTERM');
-      if (remaining === 0) resolveDone(1);
+      if (remaining === 0) resolveDone(failedWith);
       return;
     }
     log.error({ worker: worker.id, code, signal }, 'worker exited unexpectedly; starting a new one');

@@ -5,8 +5,9 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, ErrorCode } from '../errors.js';
+import { closestName } from '../util/did-you-mean.js';
 import { DEFAULT_CONFIG_FILE, ENV_VARS } from './load.js';
-import { configSchema, LOG_LEVELS } from './schema.js';
+import { configSchema, LOG_FORMATS, LOG_LEVELS } from './schema.js';
 
 /** Flag values exactly as given; absent flags are undefined. */
 export interface CliFlags {
@@ -17,8 +18,11 @@ export interface CliFlags {
   /** Every `--secondary`, in order; replaces the config file's secondary_csms. */
   secondary?: string[];
   logLevel?: string;
+  logFormat?: string;
   dataDir?: string;
   workers?: string;
+  /** `--strict`: unknown keys in the config file stop the start. */
+  strict?: boolean;
 }
 
 export type CliCommand = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; flags: CliFlags };
@@ -32,8 +36,10 @@ const OPTIONS = {
   primary: { type: 'string' },
   secondary: { type: 'string', multiple: true },
   'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
   'data-dir': { type: 'string' },
   workers: { type: 'string' },
+  strict: { type: 'boolean' },
 } as const;
 
 const SEE_HELP = 'see --help';
@@ -55,8 +61,10 @@ export function parseCliArgs(argv: string[]): CliCommand {
   if (values.primary !== undefined) flags.primary = values.primary;
   if (values.secondary !== undefined) flags.secondary = values.secondary;
   if (values['log-level'] !== undefined) flags.logLevel = values['log-level'];
+  if (values['log-format'] !== undefined) flags.logFormat = values['log-format'];
   if (values['data-dir'] !== undefined) flags.dataDir = values['data-dir'];
   if (values.workers !== undefined) flags.workers = values.workers;
+  if (values.strict === true) flags.strict = true;
   return { kind: 'run', flags };
 }
 
@@ -72,7 +80,7 @@ function describeUsageError(argv: string[], error: unknown): string {
     if (token.kind !== 'option') continue;
     const spec = knownOption(token.name);
     if (spec === undefined) {
-      const suggestion = token.rawName.startsWith('--') ? closestLongOption(token.name) : undefined;
+      const suggestion = token.rawName.startsWith('--') ? closestName(token.name, OPTION_TYPES.keys()) : undefined;
       const hint = suggestion === undefined ? '' : ` (did you mean '--${suggestion}'?)`;
       return `unknown option '${token.rawName}'${hint}; ${SEE_HELP}`;
     }
@@ -100,38 +108,12 @@ function knownOption(name: string): { type: 'boolean' | 'string' } | undefined {
   return type === undefined ? undefined : { type };
 }
 
-/** The known long option within edit distance 2 of `name`, for "did you mean". */
-function closestLongOption(name: string): string | undefined {
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const candidate of Object.keys(OPTIONS)) {
-    const distance = editDistance(name, candidate);
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
-}
-
 /** `--help` output. Defaults are read from the schema so the text cannot drift from it. */
 export function helpText(version: string): string {
   const shape = configSchema.shape;
   const port = String(shape.port.parse(undefined));
   const logLevel = shape.log_level.parse(undefined);
+  const logFormat = shape.log_format.parse(undefined);
   const dataDir = shape.data_dir.parse(undefined);
   const maxLength = String(shape.log_max_message_length.parse(undefined));
   const workers = String(shape.workers.parse(undefined));
@@ -160,8 +142,10 @@ export function helpText(version: string): string {
       'none',
     ),
     flag('    --log-level LEVEL', LOG_LEVELS.join('|'), ENV_VARS.logLevel, logLevel),
+    flag('    --log-format FMT', `${LOG_FORMATS.join('|')} (pretty: for a terminal)`, ENV_VARS.logFormat, logFormat),
     flag('    --data-dir DIR', 'directory for state kept across restarts', ENV_VARS.dataDir, dataDir),
     flag('    --workers N|auto', 'processes serving chargers (auto = cores)', ENV_VARS.workers, workers),
+    flag('    --strict', 'unknown keys in the config file are errors', `${ENV_VARS.strictConfig}=true`, 'off (warnings)'),
     '  -h, --help              show this help and exit',
     '  -v, --version           print the version and exit',
     '',
@@ -171,9 +155,11 @@ export function helpText(version: string): string {
     `  ${ENV_VARS.primary.padEnd(24)}primary CSMS URL (required unless in the config file)`,
     env(ENV_VARS.secondaries, 'comma-separated secondary CSMS URLs', 'none'),
     env(ENV_VARS.logLevel, LOG_LEVELS.join('|'), logLevel),
+    env(ENV_VARS.logFormat, LOG_FORMATS.join('|'), logFormat),
     env(ENV_VARS.logMaxMessageLength, 'message chars in debug logs, 0 = all', maxLength),
     env(ENV_VARS.dataDir, 'state directory', dataDir),
     env(ENV_VARS.workers, 'processes serving chargers, or auto', workers),
+    env(ENV_VARS.strictConfig, 'true: unknown file keys are errors', 'false'),
     '',
     'Every other option (timeouts, charger_map, ...) is set in the config file.',
     'Precedence: flags > environment > config file > defaults',

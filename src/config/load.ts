@@ -7,12 +7,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { parseDocument } from 'yaml';
+import { parseDocument, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, ErrorCode } from '../errors.js';
+import { closestName } from '../util/did-you-mean.js';
 import { redactUrl } from '../util/redact-url.js';
 import type { CliFlags } from './cli-args.js';
-import { configSchema, type Config } from './schema.js';
+import { chargerMapEntrySchema, configSchema, secondaryConfigSchema, type Config } from './schema.js';
 
 /** Where the Home Assistant Supervisor writes an add-on's options. */
 export const DEFAULT_CONFIG_FILE = '/data/options.json';
@@ -25,8 +26,10 @@ export const ENV_VARS = {
   secondaries: 'SECONDARY_CSMS_URLS',
   logLevel: 'LOG_LEVEL',
   logMaxMessageLength: 'LOG_MAX_MESSAGE_LENGTH',
+  logFormat: 'LOG_FORMAT',
   dataDir: 'DATA_DIR',
   workers: 'WORKERS',
+  strictConfig: 'STRICT_CONFIG',
 } as const;
 
 export interface ConfigSources {
@@ -98,7 +101,7 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
   // `"$schema": "./config.schema.json"` points editors at the JSON Schema (see config.example.json); it is
   // not an option, so it is dropped here rather than reported as an unknown key.
   Reflect.deleteProperty(fileData, EDITOR_SCHEMA_KEY);
-  removeUnknownKeys(fileData, file.path, warnings);
+  removeUnknownKeys(fileData, file.path, warnings, isStrict(flags, env, fileData));
 
   const { merged, provenance } = applyLayers(fileData, env, flags, file.path);
   const result = configSchema.safeParse(merged);
@@ -190,15 +193,34 @@ function parseJson(text: string): ParseOutcome {
     const value: unknown = JSON.parse(text);
     return { ok: true, value };
   } catch (error) {
-    return { ok: false, reason: reasonOf(error) };
+    return { ok: false, reason: describeJsonError(text, reasonOf(error)) };
   }
 }
+
+/**
+ * V8 names a character offset ("… in JSON at position 57"; newer versions add the line); people count lines.
+ * Rewritten as "line 4, column 3: …", with a hint for the usual culprit, a comma before a closing bracket.
+ */
+function describeJsonError(text: string, message: string): string {
+  const position = JSON_POSITION.exec(message);
+  const offset = position === null ? (JSON_END.test(message) ? text.length : undefined) : Number(position[1]);
+  const what = message.replace(JSON_POSITION, '').replace(JSON_END, 'unexpected end of the file').trim();
+  if (offset === undefined) return what;
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  const column = offset - before.lastIndexOf('\n');
+  const trailingComma = /,\s*$/.test(before) && /^\s*[}\]]/.test(text.slice(offset)) ? ' (a comma before a closing bracket?)' : '';
+  return `line ${line}, column ${column}: ${what}${trailingComma}`;
+}
+
+const JSON_POSITION = /\s*in JSON at position (\d+)(?: \(line \d+ column \d+\))?/;
+const JSON_END = /^Unexpected end of JSON input/;
 
 function parseYaml(text: string, path: string, warnings: string[]): ParseOutcome {
   const document = parseDocument(text);
   const [firstError] = document.errors;
-  if (firstError !== undefined) return { ok: false, reason: reasonOf(firstError) };
-  for (const warning of document.warnings) warnings.push(`config file ${path}: ${reasonOf(warning)}`);
+  if (firstError !== undefined) return { ok: false, reason: describeYamlError(firstError) };
+  for (const warning of document.warnings) warnings.push(`config file ${path}: ${describeYamlError(warning)}`);
   try {
     // toJS resolves aliases and throws on unresolved ones or alias bombs.
     const value: unknown = document.toJS();
@@ -206,6 +228,13 @@ function parseYaml(text: string, path: string, warnings: string[]): ParseOutcome
   } catch (error) {
     return { ok: false, reason: reasonOf(error) };
   }
+}
+
+/** The `yaml` package's message says "… at line 2, column 1:" and then draws the line: keep it to "line 2, column 1: …". */
+function describeYamlError(error: YAMLError): string {
+  const what = reasonOf(error).replace(/ at line \d+, column \d+$/, '');
+  const start = error.linePos?.[0];
+  return start === undefined ? what : `line ${start.line}, column ${start.col}: ${what}`;
 }
 
 function unparsable(path: string, reason: string): ConfigError {
@@ -240,20 +269,48 @@ function stripNulls(value: unknown): unknown {
 
 /**
  * A typo must not fail the start of a proxy that chargers depend on, nor
- * disappear silently: each unknown key becomes a warning and is removed, so the
- * strict schema accepts the rest.
+ * disappear silently: each unknown key becomes a warning (with the known key it
+ * is probably a typo of) and is removed, so the strict schema accepts the rest.
+ * Under `strict_config` the same lines are errors instead.
+ * @throws ConfigError (ConfigInvalid) when `strict` and the file has unknown keys.
  */
-function removeUnknownKeys(fileData: Record<string, unknown>, filePath: string, warnings: string[]): void {
+function removeUnknownKeys(fileData: Record<string, unknown>, filePath: string, warnings: string[], strict: boolean): void {
   const check = configSchema.safeParse(fileData);
   if (check.success) return;
+  const unknown: string[] = [];
   for (const issue of check.error.issues) {
     if (issue.code !== 'unrecognized_keys') continue;
     const parent = valueAt(fileData, issue.path);
     for (const key of issue.keys) {
-      warnings.push(`unknown option ${JSON.stringify(formatPath([...issue.path, key]))} in ${filePath} (ignored)`);
+      const suggestion = closestName(key, knownKeysAt(issue.path));
+      const hint = suggestion === undefined ? '' : `: did you mean ${JSON.stringify(suggestion)}?`;
+      const option = `unknown option ${JSON.stringify(formatPath([...issue.path, key]))} in ${filePath}`;
+      unknown.push(strict ? `${option}${hint} (an error because strict_config is on: fix or remove the key)` : `${option} (ignored)${hint}`);
       if (isRecord(parent)) Reflect.deleteProperty(parent, key);
     }
   }
+  if (strict && unknown.length > 0) throw new ConfigError(ErrorCode.ConfigInvalid, unknown.join('\n'));
+  warnings.push(...unknown);
+}
+
+/** The keys a config object at `path` may have: the top level, a secondary_csms entry, a charger_map entry. */
+function knownKeysAt(path: Path): string[] {
+  if (path.length === 0) return Object.keys(configSchema.shape);
+  if (path.length === 2 && path[0] === 'secondary_csms') return Object.keys(secondaryConfigSchema.shape);
+  if (path.length === 4 && path[0] === 'secondary_csms' && path[2] === 'charger_map') return Object.keys(chargerMapEntrySchema.shape);
+  return [];
+}
+
+/**
+ * Whether unknown keys are errors, decided before the file is validated: `--strict` >
+ * STRICT_CONFIG > the file's own `strict_config` (a value that is not a boolean is left to the
+ * schema's error, and means "not strict" here).
+ */
+function isStrict(flags: CliFlags, env: Record<string, string | undefined>, fileData: Record<string, unknown>): boolean {
+  if (flags.strict === true) return true;
+  const fromEnv = envValue(env, ENV_VARS.strictConfig);
+  if (fromEnv !== undefined) return booleanOrString(fromEnv) === true;
+  return fileData.strict_config === true;
 }
 
 interface Layered {
@@ -261,13 +318,13 @@ interface Layered {
   provenance: Provenance;
 }
 
-/** One option settable from the environment and/or a flag. */
+/** One option settable from the environment and/or a flag; `type` says how its text is converted. */
 interface ScalarLayer {
   key: keyof Config;
   envVar?: string;
   flag?: string;
   flagValue?: string;
-  numeric: boolean;
+  type: 'integer' | 'boolean' | 'text';
 }
 
 function applyLayers(
@@ -280,21 +337,29 @@ function applyLayers(
   const provenance: Provenance = { filePath, topLevel: new Map() };
 
   const scalars: ScalarLayer[] = [
-    { key: 'port', envVar: ENV_VARS.port, flag: '--port', flagValue: flags.port, numeric: true },
-    { key: 'host', flag: '--host', flagValue: flags.host, numeric: false },
-    { key: 'primary_csms_url', envVar: ENV_VARS.primary, flag: '--primary', flagValue: flags.primary, numeric: false },
-    { key: 'log_level', envVar: ENV_VARS.logLevel, flag: '--log-level', flagValue: flags.logLevel, numeric: false },
-    { key: 'log_max_message_length', envVar: ENV_VARS.logMaxMessageLength, numeric: true },
-    { key: 'data_dir', envVar: ENV_VARS.dataDir, flag: '--data-dir', flagValue: flags.dataDir, numeric: false },
-    { key: 'workers', envVar: ENV_VARS.workers, flag: '--workers', flagValue: flags.workers, numeric: true },
+    { key: 'port', envVar: ENV_VARS.port, flag: '--port', flagValue: flags.port, type: 'integer' },
+    { key: 'host', flag: '--host', flagValue: flags.host, type: 'text' },
+    { key: 'primary_csms_url', envVar: ENV_VARS.primary, flag: '--primary', flagValue: flags.primary, type: 'text' },
+    { key: 'log_level', envVar: ENV_VARS.logLevel, flag: '--log-level', flagValue: flags.logLevel, type: 'text' },
+    { key: 'log_format', envVar: ENV_VARS.logFormat, flag: '--log-format', flagValue: flags.logFormat, type: 'text' },
+    { key: 'log_max_message_length', envVar: ENV_VARS.logMaxMessageLength, type: 'integer' },
+    { key: 'data_dir', envVar: ENV_VARS.dataDir, flag: '--data-dir', flagValue: flags.dataDir, type: 'text' },
+    { key: 'workers', envVar: ENV_VARS.workers, flag: '--workers', flagValue: flags.workers, type: 'integer' },
+    {
+      key: 'strict_config',
+      envVar: ENV_VARS.strictConfig,
+      flag: '--strict',
+      flagValue: flags.strict === true ? 'true' : undefined,
+      type: 'boolean',
+    },
   ];
-  for (const { key, envVar, flag, flagValue, numeric } of scalars) {
+  for (const { key, envVar, flag, flagValue, type } of scalars) {
     const fromEnv = envVar === undefined ? undefined : envValue(env, envVar);
     let origin: (Origin & { raw: string }) | undefined;
     if (flag !== undefined && flagValue !== undefined) origin = { label: flag, source: SOURCE_FLAGS, raw: flagValue };
     else if (envVar !== undefined && fromEnv !== undefined) origin = { label: envVar, source: SOURCE_ENV, raw: fromEnv };
     if (origin === undefined) continue;
-    merged[key] = numeric ? integerOrString(origin.raw) : origin.raw;
+    merged[key] = type === 'integer' ? integerOrString(origin.raw) : type === 'boolean' ? booleanOrString(origin.raw) : origin.raw;
     provenance.topLevel.set(key, origin);
   }
 
@@ -343,6 +408,17 @@ function envValue(env: Record<string, string | undefined>, name: string): string
   const value = env[name]?.trim();
   return value === undefined || value === '' ? undefined : value;
 }
+
+/** true/false (also 1/0, yes/no, on/off) become booleans; anything else stays a string so the schema error shows it. */
+function booleanOrString(raw: string): boolean | string {
+  const word = raw.trim().toLowerCase();
+  if (TRUE_WORDS.has(word)) return true;
+  if (FALSE_WORDS.has(word)) return false;
+  return raw;
+}
+
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
+const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
 
 /** Plain integers become numbers; anything else stays a string so the schema error shows it. */
 function integerOrString(raw: string): number | string {

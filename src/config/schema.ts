@@ -5,7 +5,8 @@
  * file all say the same thing.
  *
  * Every object is strict: unknown keys surface as `unrecognized_keys` issues,
- * which the loader turns into warnings (see load.ts), never into silent drops.
+ * which the loader turns into warnings, or errors under `strict_config` (see
+ * load.ts), never into silent drops.
  */
 import { z } from 'zod';
 
@@ -44,6 +45,9 @@ const MAX_WORKERS = 64;
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+/** `json`: one JSON object per line, for log collectors; `pretty`: coloured, readable lines for a terminal. */
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 const WS_URL_MESSAGE = 'expected a ws:// or wss:// URL';
 
@@ -174,9 +178,19 @@ export const configSchema = z
       .enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` })
       .default('info')
       .describe('Minimum level of log lines written to stdout.'),
+    log_format: z
+      .enum(LOG_FORMATS, { error: `expected one of ${LOG_FORMATS.join(', ')}` })
+      .default('json')
+      .describe('How log lines are written to stdout: json (one object per line, for log collectors) or pretty (readable, for a terminal).'),
     log_max_message_length: nonNegativeInt('characters')
       .default(120)
       .describe('Characters of an OCPP message shown in debug logs before truncation; 0 shows all.'),
+    strict_config: bool()
+      .default(false)
+      .describe('Treat unknown keys in the config file as errors that stop the start, instead of warnings.'),
+    trust_proxy: bool()
+      .default(false)
+      .describe('Log the charger\'s address from the X-Forwarded-For header (its last entry, added by your reverse proxy) instead of the TCP peer. Only for a reverse proxy you run.'),
     data_dir: nonEmptyString('directory path')
       .default('./data')
       .describe('Directory for state that must survive restarts.'),

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { LOG_LEVELS, type LogLevel } from '../config/schema.js';
-import { startDemo, DEMO_CHARGER_ID, type Demo } from './run-demo.js';
+import { startDemo, DEMO_CHARGER_ID, DEMO_DEFAULT_HOST, type Demo } from './run-demo.js';
 import { shouldColor } from './trace.js';
 
 const EXIT_OK = 0;
@@ -18,12 +18,14 @@ const INTERACTIVE_PAUSE_MS = 400;
 const HELP = `Usage: npm run demo [-- options]     (or: node dist/demo/main.js [options])
 
 Starts ocpp-splitter between a simulated OCPP 1.6 charger and two demo CSMSs (a primary and a
-secondary), all on 127.0.0.1, and prints every frame on every leg while the charger boots, is read
+secondary), all on this machine, and prints every frame on every leg while the charger boots, is read
 and remote-started by the secondary, authorises and charges.
 
 Options:
   --once               run the scenario once and exit (0 if every check passed)   env DEMO_ONCE=1
   --port N             port of the proxy (default: a free port)
+  --host ADDR          address the proxy listens on (default: 127.0.0.1, this machine only);
+                       0.0.0.0 to point a real charger on your network at it
   --log-level LEVEL    the proxy's own log lines shown in the trace: ${LOG_LEVELS.join('|')} (default: info)
   -h, --help           show this help
 Colours: on when stdout is a terminal; NO_COLOR=1 turns them off, FORCE_COLOR=1 on.
@@ -32,6 +34,7 @@ Colours: on when stdout is a terminal; NO_COLOR=1 turns them off, FORCE_COLOR=1 
 interface DemoArgs {
   once: boolean;
   port: number;
+  host: string;
   logLevel: LogLevel;
 }
 
@@ -41,6 +44,7 @@ function parseDemoArgs(argv: string[], env: NodeJS.ProcessEnv): DemoArgs | 'help
     options: {
       once: { type: 'boolean' },
       port: { type: 'string' },
+      host: { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -50,11 +54,13 @@ function parseDemoArgs(argv: string[], env: NodeJS.ProcessEnv): DemoArgs | 'help
   if (values.help === true) return 'help';
   const port = values.port === undefined ? 0 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`--port: expected an integer from 0 to 65535, got ${values.port}`);
+  const host = values.host?.trim() ?? DEMO_DEFAULT_HOST;
+  if (host === '') throw new Error('--host: expected an address, e.g. 127.0.0.1 or 0.0.0.0');
   const level = values['log-level'] ?? 'info';
   const logLevel = LOG_LEVELS.find((candidate) => candidate === level);
   if (logLevel === undefined) throw new Error(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${level}`);
   const onceFromEnv = env.DEMO_ONCE !== undefined && env.DEMO_ONCE !== '' && env.DEMO_ONCE !== '0';
-  return { once: values.once === true || onceFromEnv, port, logLevel };
+  return { once: values.once === true || onceFromEnv, port, host, logLevel };
 }
 
 async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -107,13 +113,21 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     });
   });
 
-  const demo = await startDemo({
-    write,
-    color: shouldColor(process.stdout, env),
-    port: args.port,
-    logLevel: args.logLevel,
-    pauseMs: args.once ? 0 : INTERACTIVE_PAUSE_MS,
-  });
+  let demo;
+  try {
+    demo = await startDemo({
+      write,
+      color: shouldColor(process.stdout, env),
+      port: args.port,
+      host: args.host,
+      logLevel: args.logLevel,
+      pauseMs: args.once ? 0 : INTERACTIVE_PAUSE_MS,
+    });
+  } catch (error) {
+    // A port in use or an address that is not this machine's: say which, in one line.
+    process.stderr.write(`demo: cannot start on ${args.host}${args.port === 0 ? '' : ` port ${args.port}`}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT_FAILED;
+  }
   running.demo = demo;
   if (stopping) return stopped;
   const result = await Promise.race([demo.runScenario(), stopped.then(() => undefined)]);

@@ -4,7 +4,8 @@
  * runs the scenario, and closes everything; the process part (flags, signals, exit codes) is main.ts.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { isIP } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { configSchema, type Config, type LogLevel } from '../config/schema.js';
@@ -20,6 +21,10 @@ const PRIMARY_FIRST_TRANSACTION_ID = 1001;
 const SECONDARY_FIRST_TRANSACTION_ID = 5001;
 const ANSWER_TIMEOUT_MS = 10_000;
 const STEP_TIMEOUT_MS = 15_000;
+/** Where the proxy listens unless told otherwise: only this machine can connect. */
+export const DEMO_DEFAULT_HOST = '127.0.0.1';
+/** Listen addresses that mean "every interface". */
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::']);
 
 export interface DemoOptions {
   /** Receives each line of the trace. */
@@ -27,6 +32,8 @@ export interface DemoOptions {
   readonly color: boolean;
   /** The proxy's port; 0 (default) picks a free one. */
   readonly port?: number;
+  /** The proxy's listen address; default 127.0.0.1. `0.0.0.0` (or `::`) lets a real charger on the network connect. */
+  readonly host?: string;
   /** The level of the proxy's own log lines shown (summarised) in the trace; default `info`. */
   readonly logLevel?: LogLevel;
   /** Pause between scenario steps, for people; default 0. */
@@ -34,7 +41,10 @@ export interface DemoOptions {
 }
 
 export interface Demo {
-  /** `ws://127.0.0.1:<port>`: chargers connect to `<proxyUrl>/<charge point id>`. */
+  /**
+   * `ws://<host>:<port>`: chargers connect to `<proxyUrl>/<charge point id>`. For "all interfaces" it names
+   * this machine's first network address (loopback if it has none), the one to give a real charger.
+   */
   readonly proxyUrl: string;
   readonly proxy: Proxy;
   readonly config: Readonly<Config>;
@@ -58,6 +68,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     (closing ??= (async () => {
       await charger?.close();
       while (opened.length > 0) await opened.pop()?.();
+      trace.flush();
     })());
 
   trace.line();
@@ -73,7 +84,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
 
     const config = configSchema.parse({
       port: options.port ?? 0,
-      host: '127.0.0.1',
+      host: options.host ?? DEMO_DEFAULT_HOST,
       primary_csms_url: primary.url,
       secondary_csms: [{ url: secondary.url, name: 'demo-secondary' }],
       data_dir: dataDir,
@@ -93,9 +104,13 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     const proxy = createProxy(config, { logger });
     opened.push(() => proxy.close());
     const address: AddressInfo = await proxy.listen();
-    const proxyUrl = `ws://127.0.0.1:${address.port}`;
+    const host = config.host ?? DEMO_DEFAULT_HOST;
+    const proxyUrl = `ws://${urlHost(WILDCARD_HOSTS.has(host) ? firstNetworkAddress() : host)}:${address.port}`;
+    // The demo's own charger is on this machine: over loopback when the proxy listens everywhere.
+    const localUrl = WILDCARD_HOSTS.has(host) ? `ws://${DEMO_DEFAULT_HOST}:${address.port}` : proxyUrl;
 
-    trace.line(`  proxy      ${proxyUrl}/<charge point id>   (chargers connect here)`);
+    const reach = WILDCARD_HOSTS.has(host) ? 'all interfaces: chargers on your network connect here' : 'chargers connect here';
+    trace.line(`  proxy      ${proxyUrl}/<charge point id>   (${reach})`);
     trace.line(`  primary    ${primary.url}   (in full control of the charger)`);
     trace.line(`  secondary  ${secondary.url}   (gets a mirror of the charger's messages)`);
     trace.line(trace.paint('dim', '  Each line is one frame on one leg, printed by the demo peer at that end of it.'));
@@ -107,7 +122,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       wire,
       async runScenario() {
         charger = await connectDemoCharger({
-          url: `${proxyUrl}/${DEMO_CHARGER_ID}`,
+          url: `${localUrl}/${DEMO_CHARGER_ID}`,
           identity: DEMO_CHARGER_ID,
           trace,
           wire,
@@ -141,4 +156,18 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     await close();
     throw error;
   }
+}
+
+/** A host as it goes in a URL: IPv6 addresses in brackets. */
+function urlHost(host: string): string {
+  return isIP(host) === 6 ? `[${host}]` : host;
+}
+
+/** This machine's first non-loopback IPv4 address, the one a charger on the same network would use. */
+function firstNetworkAddress(): string {
+  for (const addresses of Object.values(networkInterfaces())) {
+    const external = addresses?.find((address) => address.family === 'IPv4' && !address.internal);
+    if (external !== undefined) return external.address;
+  }
+  return DEMO_DEFAULT_HOST;
 }

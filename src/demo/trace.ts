@@ -52,6 +52,11 @@ const PARTY_STYLE: Readonly<Record<Party, Style>> = {
 };
 
 const PARTY_WIDTH = 9;
+/**
+ * Longest a secondary's copy of a charger CALL waits in the trace for the primary's leg (the CALL reaching
+ * the primary and its answer reaching the charger): a primary that does not answer must not hide it.
+ */
+const PRIMARY_LEG_WAIT_MS = 2_000;
 const DEFAULT_MAX_PAYLOAD_LENGTH = 150;
 const RULE_WIDTH = 78;
 
@@ -68,6 +73,8 @@ export class Trace {
   readonly #color: boolean;
   readonly #maxPayloadLength: number;
   readonly #mainIdentity: string | undefined;
+  /** Charger CALLs whose primary leg is not finished, by connection and message id, with the secondary lines held back. */
+  readonly #primaryLegOpen = new Map<string, { readonly held: string[]; readonly timer: NodeJS.Timeout }>();
 
   constructor(options: TraceOptions) {
     this.#write = options.write;
@@ -92,12 +99,51 @@ export class Trace {
     for (const text of explanation.split('\n')) this.#write(this.paint('dim', `   ${text}`));
   }
 
-  /** A frame crossing one leg, as seen by the peer on one end of it. */
+  /**
+   * A frame crossing one leg, as seen by the peer on one end of it. The primary's leg of a charger CALL is
+   * printed first: the proxy forwards it before it stores the secondary's copy, but the copy often arrives
+   * sooner (the local secondary answers at once), and the trace would read as if the secondary were served
+   * first. So the secondary's lines for that message id wait until the primary's answer reached the charger.
+   */
   frame(record: WireRecord): void {
     const printer: Party = record.from === 'proxy' ? record.to : record.from;
     const legText = `${record.from.padEnd(PARTY_WIDTH)} → ${record.to.padEnd(PARTY_WIDTH)}`;
     const who = record.identity === this.#mainIdentity || this.#mainIdentity === undefined ? '' : `[${record.identity}] `;
-    this.#write(`  ${this.paint(PARTY_STYLE[printer], legText)}  ${who}${this.#describe(record)}`);
+    const line = `  ${this.paint(PARTY_STYLE[printer], legText)}  ${who}${this.#describe(record)}`;
+    const frame = record.frame;
+    if (frame === undefined) {
+      this.#write(line);
+      return;
+    }
+    const key = `${record.identity}\u0000${frame.id}`;
+    const open = this.#primaryLegOpen.get(key);
+    if (record.from === 'charger' && frame.type === MessageType.Call) {
+      this.#write(line);
+      if (open === undefined) {
+        const timer = setTimeout(() => this.#primaryLegDone(key), PRIMARY_LEG_WAIT_MS).unref();
+        this.#primaryLegOpen.set(key, { held: [], timer });
+      }
+      return;
+    }
+    if (open !== undefined && (record.from === 'secondary' || record.to === 'secondary')) {
+      open.held.push(line);
+      return;
+    }
+    this.#write(line);
+    if (open !== undefined && record.to === 'charger' && frame.type !== MessageType.Call) this.#primaryLegDone(key);
+  }
+
+  /** Prints whatever is still held back and stops waiting (the demo is closing). Idempotent. */
+  flush(): void {
+    for (const key of [...this.#primaryLegOpen.keys()]) this.#primaryLegDone(key);
+  }
+
+  #primaryLegDone(key: string): void {
+    const open = this.#primaryLegOpen.get(key);
+    if (open === undefined) return;
+    this.#primaryLegOpen.delete(key);
+    clearTimeout(open.timer);
+    for (const line of open.held) this.#write(line);
   }
 
   /** One of the proxy's own log lines, summarised: its message and its simple fields. */

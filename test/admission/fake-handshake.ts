@@ -4,7 +4,7 @@ import { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { vi, type Mock } from 'vitest';
 import type { WebSocket } from 'ws';
-import { Handshake } from '../../src/admission/handshake.js';
+import { Handshake, type HandshakeOptions } from '../../src/admission/handshake.js';
 
 export const VALID_UPGRADE_HEADERS: IncomingHttpHeaders = {
   upgrade: 'websocket',
@@ -32,9 +32,13 @@ export function fakeRequest({ method = 'GET', url = '/ocpp/CP-1', headers = VALI
 }
 
 /** A handshake and its charger socket, which the test writes to, ends or destroys as the charger would. */
-export function fakeHandshake(request: FakeRequest = {}, head: Buffer = Buffer.alloc(0)): { handshake: Handshake; socket: PassThrough } {
+export function fakeHandshake(
+  request: FakeRequest = {},
+  head: Buffer = Buffer.alloc(0),
+  options: HandshakeOptions = {},
+): { handshake: Handshake; socket: PassThrough } {
   const socket = new PassThrough();
-  return { handshake: new Handshake(fakeRequest(request), socket, head), socket };
+  return { handshake: new Handshake(fakeRequest(request), socket, head, options), socket };
 }
 
 /** Stands in for the primary's socket: steps only hand it on, or terminate it. */

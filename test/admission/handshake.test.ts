@@ -10,6 +10,24 @@ describe('Handshake', () => {
     expect(handshake.remoteAddress).toBe('192.0.2.7');
   });
 
+  it('logs where the charger connects from: the TCP peer and the path without its query', () => {
+    const { handshake } = fakeHandshake({ url: '/ocpp/CP-1?token=secret', remoteAddress: '192.0.2.7', headers: { 'x-forwarded-for': '198.51.100.9' } });
+    expect(handshake.logFields).toEqual({ remote_address: '192.0.2.7', path: '/ocpp/CP-1' });
+  });
+
+  it('with trustProxy, takes the address from X-Forwarded-For and names the proxy', () => {
+    const request = { url: '/CP-1', remoteAddress: '10.0.0.2', headers: { 'x-forwarded-for': 'forged, 198.51.100.9' } };
+    expect(fakeHandshake(request, undefined, { trustProxy: true }).handshake.logFields).toEqual({
+      remote_address: '198.51.100.9',
+      path: '/CP-1',
+      forwarded_by: '10.0.0.2',
+    });
+    // Without a usable header, the TCP peer as always.
+    const bare = fakeHandshake({ url: '/CP-1', remoteAddress: '10.0.0.2', headers: {} }, undefined, { trustProxy: true });
+    expect(bare.handshake.logFields).toEqual({ remote_address: '10.0.0.2', path: '/CP-1' });
+    expect(bare.handshake.remoteAddress).toBe('10.0.0.2');
+  });
+
   it('throws, naming the step, when a part is read before the step that fills it ran', () => {
     const { handshake } = fakeHandshake();
     expect(() => handshake.offeredSubprotocols).toThrow(/checkUpgrade/);

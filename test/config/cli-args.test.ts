@@ -51,6 +51,18 @@ describe('parseCliArgs', () => {
     });
   });
 
+  it('reads --log-format and --strict', () => {
+    expect(parseCliArgs(['--log-format', 'pretty', '--strict'])).toEqual({ kind: 'run', flags: { logFormat: 'pretty', strict: true } });
+  });
+
+  it.each([
+    [['--log_format', 'pretty'], "unknown option '--log_format' (did you mean '--log-format'?); see --help"],
+    [['--strcit'], "unknown option '--strcit' (did you mean '--strict'?); see --help"],
+    [['--strict=yes'], "option '--strict' does not take a value; see --help"],
+  ])('refuses %j, suggesting the flag meant', (argv, message) => {
+    expect(usageError(argv).message).toBe(message);
+  });
+
   it('accepts --config=FILE and -pN forms', () => {
     expect(parseCliArgs(['--config=x.json', '-p9001'])).toEqual({ kind: 'run', flags: { config: 'x.json', port: '9001' } });
   });
@@ -92,13 +104,13 @@ describe('helpText', () => {
   });
 
   it('lists every flag', () => {
-    for (const flag of ['-h, --help', '-v, --version', '-c, --config FILE', '-p, --port N', '--host ADDR', '--primary URL', '--secondary URL', '--log-level LEVEL', '--data-dir DIR']) {
+    for (const flag of ['-h, --help', '-v, --version', '-c, --config FILE', '-p, --port N', '--host ADDR', '--primary URL', '--secondary URL', '--log-level LEVEL', '--log-format FMT', '--data-dir DIR', '--strict']) {
       expect(text).toContain(flag);
     }
   });
 
   it('lists every env var', () => {
-    for (const name of ['CONFIG_FILE', 'PORT', 'PRIMARY_CSMS_URL', 'SECONDARY_CSMS_URLS', 'LOG_LEVEL', 'LOG_MAX_MESSAGE_LENGTH', 'DATA_DIR']) {
+    for (const name of ['CONFIG_FILE', 'PORT', 'PRIMARY_CSMS_URL', 'SECONDARY_CSMS_URLS', 'LOG_LEVEL', 'LOG_FORMAT', 'LOG_MAX_MESSAGE_LENGTH', 'DATA_DIR', 'STRICT_CONFIG']) {
       expect(text).toMatch(new RegExp(`^  ${name} `, 'm'));
     }
   });

@@ -282,11 +282,26 @@ describe('resolveConfig: unknown keys', () => {
     expect(config.primary_csms_url).toBe(PRIMARY);
     expect(config.secondary_csms[0]?.charger_map).toEqual([{ charger_id: 'A' }]);
     expect(warnings.sort()).toEqual([
-      `unknown option "primary_csms_ur" in ${DEFAULT_CONFIG_FILE} (ignored)`,
-      `unknown option "secondary_csms[0].charger_map[0].pasword" in ${DEFAULT_CONFIG_FILE} (ignored)`,
-      `unknown option "secondary_csms[0].nmae" in ${DEFAULT_CONFIG_FILE} (ignored)`,
+      `unknown option "primary_csms_ur" in ${DEFAULT_CONFIG_FILE} (ignored): did you mean "primary_csms_url"?`,
+      `unknown option "secondary_csms[0].charger_map[0].pasword" in ${DEFAULT_CONFIG_FILE} (ignored): did you mean "password"?`,
+      `unknown option "secondary_csms[0].nmae" in ${DEFAULT_CONFIG_FILE} (ignored): did you mean "name"?`,
     ]);
     expect(warnings.join('\n')).not.toContain('hunter2');
+  });
+
+  it('suggests a key of the same level only, and nothing when no key is close', () => {
+    const { warnings } = resolve({
+      file: {
+        primary_csms_url: PRIMARY,
+        chargermap: [],
+        secondary_csms: [{ url: 'wss://a.example.com', chargermap: [], backend: 'x' }],
+      },
+    });
+    expect(warnings.sort()).toEqual([
+      `unknown option "chargermap" in ${DEFAULT_CONFIG_FILE} (ignored)`,
+      `unknown option "secondary_csms[0].backend" in ${DEFAULT_CONFIG_FILE} (ignored)`,
+      `unknown option "secondary_csms[0].chargermap" in ${DEFAULT_CONFIG_FILE} (ignored): did you mean "charger_map"?`,
+    ]);
   });
 
   it('still reports bad values next to unknown keys', () => {
@@ -300,6 +315,78 @@ describe('resolveConfig: unknown keys', () => {
     const { config, warnings } = resolve({ file: `{"primary_csms_url": "${PRIMARY}", "__proto__": {"port": 1}}` });
     expect(config.port).toBe(9000);
     expect(warnings).toEqual([`unknown option "__proto__" in ${DEFAULT_CONFIG_FILE} (ignored)`]);
+  });
+});
+
+describe('resolveConfig: strict_config', () => {
+  const typo = { primary_csms_url: PRIMARY, secondary_csms: [{ url: 'wss://a.example.com', chargermap: [{ charger_id: 'A' }] }] };
+  const strictError = `unknown option "secondary_csms[0].chargermap" in ${DEFAULT_CONFIG_FILE}: did you mean "charger_map"? (an error because strict_config is on: fix or remove the key)`;
+
+  it.each([
+    ['strict_config: true in the file', { file: { ...typo, strict_config: true } }],
+    ['STRICT_CONFIG=true', { file: typo, env: { STRICT_CONFIG: 'true' } }],
+    ['STRICT_CONFIG=1', { file: typo, env: { STRICT_CONFIG: '1' } }],
+    ['--strict', { file: typo, flags: { strict: true } }],
+    ['--strict over STRICT_CONFIG=false', { file: typo, env: { STRICT_CONFIG: 'false' }, flags: { strict: true } }],
+  ])('turns unknown keys into one error line each with %s', (_how, sources) => {
+    const error = configError(() => resolve(sources));
+    expect(error.code).toBe(ErrorCode.ConfigInvalid);
+    expect(error.message).toBe(strictError);
+  });
+
+  it('STRICT_CONFIG=false overrides strict_config: true in the file', () => {
+    const { warnings, config } = resolve({ file: { ...typo, strict_config: true }, env: { STRICT_CONFIG: 'false' } });
+    expect(config.strict_config).toBe(false);
+    expect(warnings).toHaveLength(1);
+  });
+
+  it('is off by default, and a file without unknown keys loads under it', () => {
+    expect(resolve({ file: typo }).config.strict_config).toBe(false);
+    const { config, warnings } = resolve({ file: { primary_csms_url: PRIMARY, strict_config: true } });
+    expect(config.strict_config).toBe(true);
+    expect(warnings).toEqual([]);
+  });
+
+  it('a STRICT_CONFIG that is not a boolean is an error naming it', () => {
+    const error = configError(() => resolve({ env: { PRIMARY_CSMS_URL: PRIMARY, STRICT_CONFIG: 'maybe' } }));
+    expect(error.message).toBe('invalid configuration: STRICT_CONFIG="maybe" (environment): expected true or false');
+  });
+});
+
+describe('resolveConfig: syntax errors name the line and the column', () => {
+  it.each([
+    ['trailing comma', 'a.json', '{\n  "primary_csms_url": "wss://x",\n}\n', 'invalid JSON: line 3, column 1: Expected double-quoted property name (a comma before a closing bracket?)'],
+    ['missing colon', 'b.json', '{\n  "port" 1\n}', "invalid JSON: line 2, column 10: Expected ':' after property name"],
+    ['cut short', 'c.json', '{"port": 1', 'invalid JSON: line 1, column 11: '],
+    ['bad indentation', 'd.yaml', 'port: 1\n  host: x\n', 'invalid YAML: line 1, column 7: '],
+    ['unterminated quote', 'e.yml', 'port: 1\nhost: "x\n', 'invalid YAML: line 3, column 1: Missing closing "quote'],
+  ])('%s', (_what, name, text, reason) => {
+    const path = writeTemp(name, text);
+    const error = configError(() => resolveConfig({ flags: { config: path }, env: {} }));
+    expect(error.code).toBe(ErrorCode.ConfigFileUnreadable);
+    expect(error.message.startsWith(`cannot parse config file ${path}: ${reason}`), error.message).toBe(true);
+    expect(error.message).not.toContain('\n');
+    expect(error.message).not.toContain('position');
+  });
+
+  it('a JSON syntax error never shows the text around it (it may be a password)', () => {
+    const path = writeTemp('secret.json', '{"secondary_csms": [{"url": "wss://a", "charger_map": [{"charger_id": "A", "password": "hunter2" x}]}]}');
+    expect(configError(() => resolveConfig({ flags: { config: path }, env: {} })).message).not.toContain('hunter2');
+  });
+});
+
+describe('resolveConfig: log_format', () => {
+  it('is json by default; LOG_FORMAT and --log-format set it, the flag winning', () => {
+    expect(resolve({ file: { primary_csms_url: PRIMARY } }).config.log_format).toBe('json');
+    expect(resolve({ file: { primary_csms_url: PRIMARY }, env: { LOG_FORMAT: 'pretty' } }).config.log_format).toBe('pretty');
+    expect(
+      resolve({ file: { primary_csms_url: PRIMARY, log_format: 'pretty' }, env: { LOG_FORMAT: 'pretty' }, flags: { logFormat: 'json' } }).config.log_format,
+    ).toBe('json');
+  });
+
+  it('anything else is an error naming where it was set', () => {
+    const error = configError(() => resolve({ file: { primary_csms_url: PRIMARY }, flags: { logFormat: 'text' } }));
+    expect(error.message).toBe('invalid configuration: --log-format="text" (command line): expected one of json, pretty');
   });
 });
 

@@ -10,7 +10,8 @@ import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MessageType } from '../../src/ocpp/frame.js';
 import { startDemo } from '../../src/demo/run-demo.js';
-import { closeAll, onCleanup } from '../support/harness.js';
+import { frameOf, Trace, type Party, type WireRecord } from '../../src/demo/trace.js';
+import { closeAll, connectRawCharger, onCleanup } from '../support/harness.js';
 
 afterEach(closeAll);
 
@@ -99,6 +100,26 @@ describe('npm run demo -- --once', () => {
     expect(out.at(-1)).toMatch(/^Demo complete: (\d+) of \1 checks passed\.$/);
     // Not a terminal: no colour codes.
     expect(out.some((line) => ANSI_ESCAPE.test(line))).toBe(false);
+    // For every charger CALL: the primary's leg (the CALL and the answer back to the charger) before the secondary's copy.
+    const chargerCalls = out.filter((line) => /^\s+charger\s+→ proxy\s.*\.req\s+\(c-\d+\)/.test(line));
+    expect(chargerCalls.length).toBeGreaterThan(10);
+    for (const call of chargerCalls) {
+      const id = /\((c-\d+)\)/.exec(call)?.[1] ?? '';
+      const at = (from: string, to: string): number => out.findIndex((line) => new RegExp(`^\\s+${from}\\s+→ ${to}\\s`).test(line) && line.includes(`(${id})`));
+      const [toPrimary, answered, toSecondary, secondaryAnswer] = [at('proxy', 'primary'), at('proxy', 'charger'), at('proxy', 'secondary'), at('secondary', 'proxy')];
+      expect(toPrimary, id).toBeGreaterThan(out.indexOf(call));
+      expect(answered, id).toBeGreaterThan(toPrimary);
+      expect(toSecondary, id).toBeGreaterThan(answered);
+      expect(secondaryAnswer, id).toBeGreaterThan(toSecondary);
+    }
+  });
+
+  it('--host 0.0.0.0 listens on every interface and says so', async () => {
+    const demo = runDemo(['--once', '--host', '0.0.0.0']);
+    const { code } = await demo.exit;
+    expect(code, demo.lines.join('\n')).toBe(0);
+    expect(demo.lines.some((line) => /^ {2}proxy {6}ws:\/\/[\d.]+:\d+\/<charge point id> {3}\(all interfaces: chargers on your network connect here\)$/.test(line))).toBe(true);
+    expect(demo.lines.at(-1)).toMatch(/^Demo complete/);
   });
 
   it('DEMO_ONCE=1 does the same; FORCE_COLOR=1 colours the trace', async () => {
@@ -112,6 +133,15 @@ describe('npm run demo -- --once', () => {
     const demo = runDemo(['--twice']);
     expect((await demo.exit).code).toBe(2);
     expect(demo.lines.join('\n')).toContain('--once');
+    const noHost = runDemo(['--host', ' ']);
+    expect((await noHost.exit).code).toBe(2);
+    expect(noHost.lines[0]).toBe('demo: --host: expected an address, e.g. 127.0.0.1 or 0.0.0.0');
+  });
+
+  it('an address that is not this machine\'s is one line and exit 1', async () => {
+    const demo = runDemo(['--once', '--host', '192.0.2.1']);
+    expect((await demo.exit).code).toBe(1);
+    expect(demo.lines.at(-1)).toMatch(/^demo: cannot start on 192\.0\.2\.1: .*EADDRNOTAVAIL/);
   });
 });
 
@@ -132,6 +162,62 @@ describe('npm run demo (interactive)', () => {
     demo.kill('SIGTERM');
     expect((await demo.exit).code, demo.lines.join('\n')).toBe(0);
     expect(demo.lines.at(-1)).toBe('Stopped.');
+  });
+});
+
+describe('npm run demo -- --host', () => {
+  it('listens where told, and a charger of your own connected there shows on every leg', async () => {
+    // 127.0.0.2 is loopback on Linux, but not the default 127.0.0.1: only --host can make the proxy answer there.
+    const demo = runDemo(['--host', '127.0.0.2']);
+    await demo.waitForLine('Press Ctrl-C to stop.');
+    const url = /listening on (ws:\/\/127\.0\.0\.2:\d+)\./.exec(demo.lines.join('\n'))?.[1];
+    expect(url, demo.lines.join('\n')).toBeDefined();
+    const charger = await connectRawCharger(`${String(url)}/MY-CP`);
+    charger.socket.send('[2,"mine-1","Heartbeat",{}]');
+    await demo.waitForLine('[MY-CP] Heartbeat.conf');
+    expect(demo.lines.some((line) => /proxy\s+→ primary\s+\[MY-CP\] Heartbeat\.req/.test(line))).toBe(true);
+    demo.kill('SIGINT');
+    expect((await demo.exit).code).toBe(0);
+  });
+});
+
+describe('the trace', () => {
+  const record = (from: Party, to: Party, text: string): WireRecord => ({ from, to, identity: 'CP', text, frame: frameOf(text) });
+
+  it('prints the primary\'s leg of a charger CALL before the secondary\'s copy, whichever arrived first', () => {
+    const lines: string[] = [];
+    const trace = new Trace({ write: (line) => lines.push(line), color: false, mainIdentity: 'CP' });
+    trace.frame(record('charger', 'proxy', '[2,"c-1","Heartbeat",{}]'));
+    trace.frame(record('proxy', 'secondary', '[2,"c-1","Heartbeat",{}]'));
+    trace.frame(record('secondary', 'proxy', '[3,"c-1",{"currentTime":"s"}]'));
+    trace.frame(record('secondary', 'proxy', '[2,"s-1","TriggerMessage",{"requestedMessage":"Heartbeat"}]'));
+    trace.frame(record('proxy', 'primary', '[2,"c-1","Heartbeat",{}]'));
+    trace.frame(record('primary', 'proxy', '[3,"c-1",{"currentTime":"p"}]'));
+    trace.frame(record('proxy', 'charger', '[3,"c-1",{"currentTime":"p"}]'));
+    const legs = lines.map((line) => line.replace(/\s+/g, ' ').trim().split(' ').slice(0, 5).join(' '));
+    expect(legs).toEqual([
+      'charger → proxy Heartbeat.req (c-1)',
+      // The secondary's own CALL is not a copy: it is not held back.
+      'secondary → proxy TriggerMessage.req (s-1)',
+      'proxy → primary Heartbeat.req (c-1)',
+      'primary → proxy CALLRESULT.conf (c-1)',
+      'proxy → charger CALLRESULT.conf (c-1)',
+      'proxy → secondary Heartbeat.req (c-1)',
+      'secondary → proxy CALLRESULT.conf (c-1)',
+    ]);
+  });
+
+  it('does not hide the copy for ever when the primary never answers: flush() prints what is held', () => {
+    const lines: string[] = [];
+    const trace = new Trace({ write: (line) => lines.push(line), color: false });
+    trace.frame(record('charger', 'proxy', '[2,"c-9","Heartbeat",{}]'));
+    trace.frame(record('proxy', 'secondary', '[2,"c-9","Heartbeat",{}]'));
+    expect(lines).toHaveLength(1);
+    trace.flush();
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain('proxy     → secondary');
+    trace.flush();
+    expect(lines).toHaveLength(2);
   });
 });
 

@@ -71,7 +71,7 @@ describe('a config file with "$schema"', () => {
     expect(config.primary_csms_url).toBe('ws://127.0.0.1:1/ocpp');
     expect(Object.keys(config)).not.toContain('$schema');
     // Other unknown keys are still reported.
-    expect(warnings).toEqual(['unknown option "log_levle" in config.json (ignored)']);
+    expect(warnings).toEqual(['unknown option "log_levle" in config.json (ignored): did you mean "log_level"?']);
   });
 
   it('only at the top level: "$schema" inside a secondary is an unknown key like any other', () => {

@@ -1,5 +1,6 @@
 /**
- * The README as a newcomer follows it: the four ways to run the proxy under the spec's names, with commands and
+ * The README as a newcomer follows it: a quick start at the top, the ways to run the proxy under the spec's
+ * names, each either working from a clone today or marked as waiting for the first release, with commands and
  * examples that match the files in the repository, links that resolve, and troubleshooting that names the
  * messages the proxy really logs.
  */
@@ -12,7 +13,7 @@ import { HaOptionsError, validateHaOptions, type HaSchema } from '../packaging/h
 const ROOT = new URL('../../', import.meta.url);
 const read = (name: string): string => readFileSync(new URL(name, ROOT), 'utf8');
 const readme = read('README.md');
-const packageJson = JSON.parse(read('package.json')) as { repository: { url: string }; scripts: Record<string, string> };
+const packageJson = JSON.parse(read('package.json')) as { name: string; repository: { url: string }; scripts: Record<string, string> };
 const repositoryUrl = packageJson.repository.url.replace(/^git\+/, '').replace(/\.git$/, '');
 
 /** The text of the section under `heading`, up to the next heading of the same or a higher level (fences skipped). */
@@ -43,10 +44,109 @@ function sourceText(dir: string): string {
     .join('\n');
 }
 
+/** The README cut into paragraphs and code blocks (a fenced block is one, blank lines inside it included). */
+function blocks(markdown: string): string[] {
+  const result: string[] = [];
+  let current: string[] = [];
+  let inFence = false;
+  for (const line of markdown.split('\n')) {
+    if (line.startsWith('```')) {
+      if (!inFence && current.length > 0) result.push(current.join('\n'));
+      if (!inFence) current = [];
+      current.push(line);
+      inFence = !inFence;
+      if (!inFence) {
+        result.push(current.join('\n'));
+        current = [];
+      }
+      continue;
+    }
+    if (!inFence && line.trim() === '') {
+      if (current.length > 0) result.push(current.join('\n'));
+      current = [];
+      continue;
+    }
+    current.push(line);
+  }
+  if (current.length > 0) result.push(current.join('\n'));
+  return result;
+}
+
+const WAYS = ['### From source', '### Using Docker (recommended)', '### Using Docker Compose', '### With npx', '### As a systemd service', '### Home Assistant App'];
+const NUMBER_WORDS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten'];
+const AFTER_RELEASE = /after the first release/i;
+
 describe('README quick start', () => {
-  it('has the four ways to run it under the spec\'s names, and the systemd and npx ways', () => {
-    for (const heading of ['### Home Assistant App', '### Using Docker (recommended)', '### Using Docker Compose', '### From source', '### With npx', '### As a systemd service']) {
-      expect(section(heading).length, heading).toBeGreaterThan(100);
+  it('comes first: ten lines at most, commands of this repository that work from a clone', () => {
+    const firstSection = /^## .*$/m.exec(readme)?.[0];
+    expect(firstSection).toBe('## Quick start');
+    const quick = section('## Quick start');
+    const lines = quick.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('```'));
+    expect(lines.length).toBeLessThanOrEqual(10);
+    const [commands = ''] = codeBlocks(quick, 'sh');
+    expect(commands).toContain(`git clone ${repositoryUrl}.git`);
+    for (const script of [...commands.matchAll(/npm (?:run )?(\w+)/g)].map((match) => match[1] ?? '')) {
+      if (script !== 'install') expect(packageJson.scripts[script], script).toBeDefined();
+    }
+    // The demo must end by itself here, or the next lines never run.
+    expect(commands).toContain('npm run demo -- --once');
+    expect(quick).not.toMatch(AFTER_RELEASE);
+  });
+
+  it('has the ways to run it under the spec\'s names, and says how many there are', () => {
+    const ways = section('## Ways to run it');
+    const subsections = [...ways.matchAll(/^### .+$/gm)].map((match) => match[0]);
+    expect(subsections).toEqual(WAYS);
+    for (const heading of WAYS) expect(section(heading).length, heading).toBeGreaterThan(100);
+    // "Four ways to run it" once introduced six.
+    const claimed = /\b(\w+) ways to run it\b/i.exec(readme)?.[1]?.toLowerCase() ?? '';
+    expect(NUMBER_WORDS.indexOf(claimed)).toBe(subsections.length);
+    const counts = [...readme.matchAll(/\b(\w+) ways\b/gi)].map((match) => (match[1] ?? '').toLowerCase()).filter((word) => NUMBER_WORDS.includes(word));
+    expect(counts).toEqual([claimed]);
+  });
+
+  it('marks everything that needs a published release as "after the first release"', () => {
+    const image = `ghcr.io/${new URL(repositoryUrl).pathname.slice(1)}`;
+    const needsRelease = [
+      new RegExp(`${image.replaceAll('.', '\\.')}:`),
+      new RegExp(`npm install (?:--global |-g )(?:--allow-scripts=\\S+ )?${packageJson.name}\\b`),
+      /^npx ocpp-splitter/m,
+      /Settings → Apps → Install app/,
+    ];
+    const all = blocks(readme);
+    let marked = 0;
+    all.forEach((block, index) => {
+      if (!needsRelease.some((pattern) => pattern.test(block))) return;
+      // npx after `npm install <tarball>` in the same block runs the packed package: that works today.
+      if (/npm install \S+\.tgz/.test(block)) return;
+      marked += 1;
+      const context = [all[index - 2] ?? '', all[index - 1] ?? '', block].join('\n');
+      expect(context, block).toMatch(AFTER_RELEASE);
+    });
+    expect(marked).toBeGreaterThanOrEqual(4);
+    expect(section('### Home Assistant App')).toMatch(AFTER_RELEASE);
+    expect(section('## Ways to run it').split('### ')[0]).toMatch(AFTER_RELEASE);
+  });
+
+  it('the ways that work today use only what a clone has: docker build, compose --build, npm pack', () => {
+    expect(section('### Using Docker (recommended)')).toMatch(/^docker build -t ocpp-splitter \.$/m);
+    expect(section('### Using Docker (recommended)')).toMatch(/^ {2}ocpp-splitter$/m);
+    expect(section('### Using Docker Compose')).toContain('docker compose up -d --build');
+    const npx = codeBlocks(section('### With npx'), 'sh')[0] ?? '';
+    expect(npx).toMatch(/^npm pack\b/m);
+    expect(npx).toMatch(/^npm install \S+\.tgz$/m);
+    expect(npx).toMatch(/^npx ocpp-splitter --primary/m);
+    const systemd = codeBlocks(section('### As a systemd service'), 'sh')[0] ?? '';
+    expect(systemd).toMatch(/^npm pack$/m);
+    expect(systemd).toMatch(/^sudo npm install --global \.\/ocpp-splitter-\*\.tgz$/m);
+  });
+
+  it('never runs the proxy under `npm start` as a service (npm is for a terminal)', () => {
+    for (const heading of ['### Using Docker (recommended)', '### Using Docker Compose', '### As a systemd service', '### Home Assistant App']) {
+      expect(section(heading), heading).not.toContain('npm start');
+    }
+    for (const file of ['Dockerfile', 'docker-compose.yml', 'deploy/systemd/ocpp-splitter.service', 'ocpp-splitter/Dockerfile']) {
+      expect(read(file), file).not.toMatch(/npm (?:run )?start/);
     }
   });
 
@@ -68,10 +168,11 @@ describe('README quick start', () => {
     expect(() => validateHaOptions(manifest.schema, parseYaml(example ?? ''))).not.toThrow(HaOptionsError);
   });
 
-  it('Docker: the published image of this repository, /data and the config file choice', () => {
+  it('Docker: the image built here, the published image of this repository, /data and the config file choice', () => {
     const docker = section('### Using Docker (recommended)');
-    const image = `ghcr.io/${new URL(repositoryUrl).pathname.slice(1)}:main`;
-    expect(docker).toContain(image);
+    const image = `ghcr.io/${new URL(repositoryUrl).pathname.slice(1)}`;
+    expect(docker).toContain(`${image}:X.Y.Z`);
+    expect(docker).toContain(`${image}:main`);
     expect(docker).toContain('-p 9000:9000');
     expect(docker).toContain('/data');
     expect(docker).toContain('CONFIG_FILE');
@@ -127,6 +228,8 @@ describe('README reference', () => {
       'primary handshake timed out',
       'no common OCPP sub-protocol with the primary',
       'cannot listen',
+      'cannot use the data directory',
+      'secondary still unreachable',
       'secondary never answered: message skipped',
       'secondary outbox full: oldest message dropped',
       'store write failed; keeping the writes in memory and retrying',

@@ -1,4 +1,4 @@
-/** The README's configuration table must name every option the schema has. */
+/** The README's configuration table must name every option the schema has; its sections appear once each. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { configSchema, secondaryConfigSchema, chargerMapEntrySchema } from '../../src/config/schema.js';
@@ -18,5 +18,18 @@ describe('README configuration reference', () => {
   });
   it.each(Object.values(ENV_VARS))('documents the environment variable %s', (name) => {
     expect(readme).toContain(`\`${name}\``);
+  });
+});
+
+describe('README structure', () => {
+  it('has no level-2 heading twice (a block pasted twice, as once happened, shows up here)', () => {
+    const headings: string[] = [];
+    let inFence = false;
+    for (const line of readme.split('\n')) {
+      if (line.startsWith('```')) inFence = !inFence;
+      if (!inFence && line.startsWith('## ')) headings.push(line);
+    }
+    expect(headings.length).toBeGreaterThan(10);
+    expect(headings.filter((heading, index) => headings.indexOf(heading) !== index)).toEqual([]);
   });
 });

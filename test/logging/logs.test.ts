@@ -2,8 +2,12 @@
  * Logs: the spec's JSON line shape, one debug line per frame and direction,
  * and never a credential or a URL query string.
  */
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeAll, connectRawCharger, startProxy, startRawCsms } from '../support/harness.js';
+import { configSchema } from '../../src/config/schema.js';
+import { createLogger } from '../../src/logging/logger.js';
+import { createProxy } from '../../src/proxy.js';
+import { closeAll, connectRawCharger, onCleanup, startProxy, startRawCsms, temporaryDirectory, upgradeStatus } from '../support/harness.js';
 
 afterEach(closeAll);
 
@@ -68,6 +72,54 @@ describe('log lines', () => {
   });
 });
 
+describe('connect, refusal and replacement lines say where the charger connected from', () => {
+  it('connect lines carry the remote address and the path without its query', async () => {
+    const csms = await startRawCsms();
+    const { url, logs } = await startProxy(csms.url);
+    await connectRawCharger(url('/site/CP-FROM?token=abc'));
+    for (const msg of ['primary connected', 'session started']) {
+      const line = await logs.waitFor(msg);
+      expect(line, msg).toMatchObject({ tag: 'CP-FROM', remote_address: '127.0.0.1', path: '/site/CP-FROM' });
+      expect(line, msg).not.toHaveProperty('forwarded_by');
+    }
+  });
+
+  it('refusals by any step carry them: the charger\'s own (400) and the primary\'s (401)', async () => {
+    const csms = await startRawCsms({ refuseWith: { status: 401 } });
+    const { url, logs } = await startProxy(csms.url);
+    expect((await upgradeStatus(url('/?secret=1'))).status).toBe(400);
+    expect(await logs.waitFor('charger refused')).toMatchObject({ status: 400, remote_address: '127.0.0.1', path: '/' });
+    expect((await upgradeStatus(url('/CP-NO?secret=1'))).status).toBe(401);
+    expect(await logs.waitFor('primary refused the connection')).toMatchObject({ tag: 'CP-NO', status: 401, remote_address: '127.0.0.1', path: '/CP-NO' });
+  });
+
+  it('a replacement names both connections', async () => {
+    const csms = await startRawCsms();
+    const { url, logs } = await startProxy(csms.url);
+    await connectRawCharger(url('/CP-TWICE'));
+    await logs.waitFor('session started');
+    await connectRawCharger(url('/again/CP-TWICE'));
+    expect(await logs.waitFor('charge point id already connected: the older connection is replaced')).toMatchObject({
+      tag: 'CP-TWICE',
+      remote_address: '127.0.0.1',
+      path: '/again/CP-TWICE',
+      replaced_remote_address: '127.0.0.1',
+    });
+  });
+
+  it('X-Forwarded-For counts only with trust_proxy: true, and then names the proxy', async () => {
+    const csms = await startRawCsms();
+    const headers = { 'X-Forwarded-For': 'forged, 198.51.100.9' };
+    const untrusting = await startProxy(csms.url);
+    await connectRawCharger(untrusting.url('/CP-XFF'), ['ocpp1.6'], { headers });
+    expect(await untrusting.logs.waitFor('session started')).toMatchObject({ remote_address: '127.0.0.1' });
+
+    const trusting = await startProxy(csms.url, { trust_proxy: true });
+    await connectRawCharger(trusting.url('/CP-XFF2'), ['ocpp1.6'], { headers });
+    expect(await trusting.logs.waitFor('session started')).toMatchObject({ remote_address: '198.51.100.9', forwarded_by: '127.0.0.1' });
+  });
+});
+
 describe('secrets never reach the logs', () => {
   it('no password, Authorization header or URL query string in any line, at debug', async () => {
     const password = 'Sup3r-S3cret-AuthKey';
@@ -82,13 +134,56 @@ describe('secrets never reach the logs', () => {
     expect(csms.requests[0]?.headers.authorization).toBe(authorization);
     charger.socket.send('[2,"s1","Heartbeat",{}]');
     await primary.nextFrame();
+    // Refused upgrades are logged with their path: never with its query.
+    expect((await upgradeStatus(url('/?password=refusal-secret-42'), ['ocpp1.6'], { Authorization: authorization })).status).toBe(400);
+    await logs.waitFor('charger refused');
     charger.socket.close(1000, 'bye');
     await charger.closed;
     await proxy.close();
 
     const everything = logs.raw.join('');
     expect(logs.lines.length).toBeGreaterThan(5);
-    for (const secret of [password, authorization, authorization.slice(6), 'csms-pass-999', 'query-secret-123', 'secondary-pass', 'mirror-secret', 'map-password-777', 'leak-me', 'token=', 'operator:']) {
+    for (const secret of [password, authorization, authorization.slice(6), 'csms-pass-999', 'query-secret-123', 'secondary-pass', 'mirror-secret', 'map-password-777', 'leak-me', 'token=', 'operator:', 'refusal-secret-42']) {
+      expect(everything).not.toContain(secret);
+    }
+  });
+});
+
+describe('log_format: pretty', () => {
+  it('one readable line per entry, with the same fields and still no credentials', async () => {
+    const text: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        text.push(chunk.toString());
+        done();
+      },
+    });
+    const csms = await startRawCsms();
+    const config = configSchema.parse({
+      port: 0,
+      host: '127.0.0.1',
+      primary_csms_url: `ws://operator:csms-pass-999@127.0.0.1:${csms.port}/ocpp?token=query-secret-123`,
+      log_level: 'debug',
+      log_format: 'pretty',
+      data_dir: temporaryDirectory(),
+    });
+    const proxy = createProxy(config, { logger: createLogger(config.log_level, sink, config.log_format) });
+    onCleanup(() => proxy.close());
+    const { port } = await proxy.listen();
+    const authorization = `Basic ${Buffer.from('CP-PRETTY:Sup3r-S3cret').toString('base64')}`;
+    const charger = await connectRawCharger(`ws://127.0.0.1:${port}/CP-PRETTY?key=leak-me`, ['ocpp1.6'], { headers: { Authorization: authorization } });
+    const primary = await csms.nextPeer();
+    charger.socket.send('[2,"p1","Heartbeat",{}]');
+    await primary.nextFrame();
+    await proxy.close();
+
+    const lines = text.join('').trimEnd().split('\n');
+    const started = lines.find((line) => line.includes('session started')) ?? '';
+    expect(started).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] INFO: \[CP-PRETTY\] session started \{.*"remote_address":"127\.0\.0\.1","path":"\/CP-PRETTY"\}$/);
+    expect(lines.some((line) => line.includes('DEBUG: [CP-PRETTY] charger → proxy'))).toBe(true);
+    for (const line of lines) expect(() => JSON.parse(line) as unknown).toThrow();
+    const everything = text.join('');
+    for (const secret of ['Sup3r-S3cret', authorization.slice(6), 'csms-pass-999', 'query-secret-123', 'leak-me', 'operator:']) {
       expect(everything).not.toContain(secret);
     }
   });

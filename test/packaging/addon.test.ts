@@ -23,7 +23,10 @@ const repositoryUrl = packageJson.repository.url.replace(/^git\+/, '').replace(/
 const manifest = yamlAt(new URL('config.yaml', ADDON));
 const haSchema = manifest.schema as Record<string, HaSchema>;
 const haOptions = manifest.options as Record<string, unknown>;
-const ARCHES = ['amd64', 'aarch64', 'armv7'];
+/** Home Assistant's architectures since 2025.12 (armv7, armhf and i386 were dropped). */
+const ARCHES = ['amd64', 'aarch64'];
+/** The add-on form's rule for a CSMS URL: the proxy's own (ws:// or wss://, a host, no #fragment). */
+const WS_URL_MATCH = 'match(^wss?://[^\\s/?#]+[^\\s#]*$)';
 /** Fixed by the add-on itself: the container port (mapped in HA's Network settings), all interfaces, /data. */
 const NOT_AN_ADDON_OPTION = ['port', 'host', 'data_dir'];
 
@@ -89,8 +92,10 @@ describe('ocpp-splitter/config.yaml', () => {
     expect(addonChangelog).toContain(`## ${packageJson.version}`);
   });
 
-  it('is built on the device from its own folder (no prebuilt image), for every architecture it lists', () => {
-    expect(manifest.image).toBeUndefined();
+  it('names the images the release workflow builds from its own folder, for every architecture it lists', () => {
+    // Home Assistant downloads <image>:<version> instead of building; release-workflow.test.ts checks the push.
+    const owner = new URL(repositoryUrl).pathname.split('/')[1] ?? '';
+    expect(manifest.image).toBe(`ghcr.io/${owner}/{arch}-addon-ocpp-splitter`);
     const build = yamlAt(new URL('build.yaml', ADDON));
     const from = build.build_from as Record<string, string>;
     expect(Object.keys(from).sort()).toEqual([...ARCHES].sort());
@@ -118,9 +123,9 @@ describe('ocpp-splitter/config.yaml', () => {
     for (const path of paths(example, '').filter((path) => !path.startsWith('$schema'))) expect(haPaths, path).toContain(path);
   });
 
-  it('types every option as the proxy does: URLs as url, the password as password, the same ranges and levels', () => {
-    expect(haSchema.primary_csms_url).toBe('url');
-    expect(secondarySchema.url).toBe('url');
+  it('types every option as the proxy does: URLs as ws:// or wss://, the password as password, the same ranges and levels', () => {
+    expect(haSchema.primary_csms_url).toBe(WS_URL_MATCH);
+    expect(secondarySchema.url).toBe(WS_URL_MATCH);
     expect(chargerMapSchema.password).toBe('password?');
     expect(chargerMapSchema.charger_id).toBe('str');
     expect(haSchema.log_level).toBe(`list(${LOG_LEVELS.join('|')})?`);
@@ -139,6 +144,23 @@ describe('ocpp-splitter/config.yaml', () => {
       }
     }
     for (const key of ['append_charge_point_id', 'forward_authorization']) expect(secondarySchema[key], key).toBe('bool?');
+  });
+
+  it('refuses in the form a URL the proxy would refuse at start-up (http://, no host, a #fragment), and takes ws:// and wss://', () => {
+    const primary = (url: string): Record<string, unknown> => ({ ...haOptions, primary_csms_url: url });
+    const refusedByTheProxy = ['http://csms.example.com/ocpp', 'https://csms.example.com/ocpp', 'csms.example.com/ocpp', 'ws://', 'ws://csms.example.com/ocpp#x'];
+    // The proxy would read these as a host "ocpp" and as a trimmed URL; the form asks for what was meant.
+    const misreadByTheProxy = ['wss:///ocpp', ' wss://csms.example.com'];
+    for (const url of refusedByTheProxy) expect(() => asTheAddonLoadsIt({ primary_csms_url: url }), url).toThrow();
+    for (const url of [...refusedByTheProxy, ...misreadByTheProxy]) {
+      expect(() => validateHaOptions(haSchema, primary(url)), url).toThrow(`Invalid value for option 'primary_csms_url': does not match regular expression`);
+      const secondary = { ...primary('wss://csms.example.com/ocpp'), secondary_csms: [{ url, charger_map: [] }] };
+      expect(() => validateHaOptions(haSchema, secondary), url).toThrow(`Invalid value for option 'url': does not match regular expression`);
+    }
+    for (const url of ['ws://192.168.1.10:8080/ocpp', 'wss://csms.example.com/ocpp', 'wss://user:pass@csms.example.com:443/ocpp/v16?tenant=7', 'ws://[::1]:9000']) {
+      const { options } = validateHaOptions(haSchema, primary(url));
+      expect(asTheAddonLoadsIt(options).config.primary_csms_url, url).toBe(url);
+    }
   });
 
   it('cannot start until primary_csms_url is filled in', () => {
@@ -187,6 +209,9 @@ describe('ocpp-splitter/config.yaml', () => {
       ],
       log_level: 'debug',
       log_max_message_length: 0,
+      log_format: 'pretty',
+      strict_config: true,
+      trust_proxy: true,
       max_message_size_bytes: 8_388_608,
       ping_interval_ms: 0,
       ping_max_missed: 3,
@@ -239,7 +264,12 @@ describe('ocpp-splitter/Dockerfile', () => {
 
 describe('ocpp-splitter/translations/en.yaml and DOCS.md', () => {
   const translations = yamlAt(new URL('translations/en.yaml', ADDON));
-  const configuration = translations.configuration as Record<string, { name?: string; description?: string }>;
+  interface Translation {
+    name?: string;
+    description?: string;
+    fields?: Record<string, Translation>;
+  }
+  const configuration = translations.configuration as Record<string, Translation>;
   const docs = text(new URL('DOCS.md', ADDON));
 
   it.each(Object.keys(haSchema))('names and describes %s', (key) => {
@@ -248,13 +278,36 @@ describe('ocpp-splitter/translations/en.yaml and DOCS.md', () => {
     expect(docs).toContain(`\`${key}\``);
   });
 
-  it('describes the keys inside secondary_csms and charger_map, and the port', () => {
-    for (const key of [...Object.keys(secondarySchema), ...Object.keys(chargerMapSchema)]) {
-      expect(configuration.secondary_csms?.description, key).toContain(key);
+  it('names and describes every field inside secondary_csms and charger_map (nested `fields`), and the port', () => {
+    const secondaryFields = configuration.secondary_csms?.fields ?? {};
+    const chargerMapFields = secondaryFields.charger_map?.fields ?? {};
+    expect(Object.keys(secondaryFields).sort()).toEqual(Object.keys(secondarySchema).sort());
+    expect(Object.keys(chargerMapFields).sort()).toEqual(Object.keys(chargerMapSchema).sort());
+    for (const [key, field] of [...Object.entries(secondaryFields), ...Object.entries(chargerMapFields)]) {
+      expect(field.name, key).toBeTruthy();
+      expect(field.description, key).toBeTruthy();
       expect(docs, key).toContain(`\`${key}\``);
     }
     expect(Object.keys(configuration).sort()).toEqual(Object.keys(haSchema).sort());
     expect((translations.network as Record<string, string>)['9000/tcp']).toBeTruthy();
+  });
+
+  it('has the shape the Supervisor accepts (SCHEMA_ADDON_TRANSLATIONS: name, description, nested fields)', () => {
+    const problems = (entries: unknown, path: string): string[] => {
+      if (typeof entries !== 'object' || entries === null) return [`${path}: not a mapping`];
+      return Object.entries(entries).flatMap(([key, entry]: [string, unknown]) => {
+        if (typeof entry !== 'object' || entry === null) return [`${path}.${key}: not a mapping`];
+        const { name, description, fields, ...rest } = entry as Record<string, unknown>;
+        return [
+          ...(typeof name === 'string' ? [] : [`${path}.${key}.name: required text`]),
+          ...(description === undefined || description === null || typeof description === 'string' ? [] : [`${path}.${key}.description: text`]),
+          ...Object.keys(rest).map((extra) => `${path}.${key}.${extra}: not a translation key`),
+          ...(fields === undefined ? [] : problems(fields, `${path}.${key}.fields`)),
+        ];
+      });
+    };
+    expect(problems(translations.configuration, 'configuration')).toEqual([]);
+    expect(Object.keys(translations).sort()).toEqual(['configuration', 'network']);
   });
 
   it('DOCS.md has set-up and troubleshooting', () => {

@@ -3,13 +3,14 @@
  * image's install and start steps themselves run in pack.test.ts, taken from this Dockerfile).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { ENV_VARS } from '../../src/config/load.js';
+import { RUNTIME_DIR_ENV } from '../../src/runtime/listen-file.js';
 import { execForm, readDockerfile } from './dockerfile.js';
 
 const ROOT = new URL('../../', import.meta.url);
@@ -67,6 +68,8 @@ describe('Dockerfile', () => {
     expect(env).not.toContain(ENV_VARS.configFile);
     // PORT stays unset in the image, so a port in the config file is not overridden.
     expect(env).not.toMatch(/\bPORT=/);
+    // Where the proxy writes the address it listens on for the HEALTHCHECK: under /tmp, writable by any user.
+    expect(env).toContain(`${RUNTIME_DIR_ENV}=/tmp/ocpp-splitter`);
     expect(runtime.some((step) => step.keyword === 'RUN' && step.args.includes('chown node:node /data'))).toBe(true);
   });
 
@@ -112,13 +115,50 @@ describe('deploy/systemd/ocpp-splitter.service', () => {
       .map((line) => line.slice(key.length + 1));
 
   it('runs the installed command as a dedicated user, with its state directory as DATA_DIR', () => {
-    expect(values('ExecStart')[0]).toMatch(/\/ocpp-splitter$/);
+    expect(values('ExecStart')).toEqual(['/usr/bin/env ocpp-splitter']);
     expect(values('DynamicUser')).toEqual(['yes']);
     expect(values('User')).toEqual(['ocpp-splitter']);
     expect(values('StateDirectory')).toEqual(['ocpp-splitter']);
     expect(values('Environment')).toContain(`${ENV_VARS.dataDir}=/var/lib/ocpp-splitter`);
     expect(values('EnvironmentFile')).toEqual(['-/etc/ocpp-splitter/ocpp-splitter.env']);
     expect(existsSync(new URL('deploy/systemd/ocpp-splitter.env', ROOT))).toBe(true);
+  });
+
+  it('finds the command wherever the README\'s install puts it, whatever npm\'s global prefix (regression: it named /usr/local/bin only)', () => {
+    // The README's install: `npm install --global`, which puts the command in <prefix>/bin.
+    const readme = text('README.md');
+    const systemd = readme.slice(readme.indexOf('### As a systemd service'), readme.indexOf('### Home Assistant App'));
+    const installs = [...systemd.matchAll(/sudo npm install --global ([^\s`]+)/g)].map((match) => match[1]);
+    expect(installs).toEqual(['./ocpp-splitter-*.tgz', 'ocpp-splitter']);
+    expect(systemd).toContain('command -v ocpp-splitter');
+    // npm's global prefix is /usr for Debian's and NodeSource's Node.js, /usr/local for the nodejs.org installers.
+    const globalBins = ['/usr/bin', '/usr/local/bin'];
+    // ExecStart runs env, which searches PATH: the unit must not narrow systemd's default PATH for services.
+    const [command, ...args] = (values('ExecStart')[0] ?? '').split(' ');
+    expect(command).toBe('/usr/bin/env');
+    expect(args).toEqual(['ocpp-splitter']);
+    expect(values('Environment').filter((entry) => entry.startsWith('PATH='))).toEqual([]);
+    const systemdDefaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin'.split(':');
+    for (const bin of globalBins) expect(systemdDefaultPath, bin).toContain(bin);
+    // The command's own `#!/usr/bin/env node` finds node on the same PATH.
+    expect(readFileSync(new URL('src/cli.ts', ROOT), 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
+  });
+
+  it('env really finds a command installed under either prefix', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'ocpp-splitter-prefix-'));
+    try {
+      for (const prefix of ['usr', 'usr/local']) {
+        const bin = join(root, prefix, 'bin');
+        mkdirSync(bin, { recursive: true });
+        writeFileSync(join(bin, 'ocpp-splitter'), `#!/bin/sh\necho ${prefix}\n`, { mode: 0o755 });
+        const path = ['usr/local/bin', 'usr/bin'].map((dir) => join(root, dir)).join(':');
+        const { stdout } = await execFileAsync('/usr/bin/env', ['ocpp-splitter'], { env: { PATH: path } });
+        expect(stdout.trim()).toBe(prefix);
+        rmSync(join(bin, 'ocpp-splitter'));
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('restarts on failure but not on a configuration error, and stops gracefully with SIGTERM', () => {
@@ -158,11 +198,4 @@ describe('deploy/systemd/ocpp-splitter.service', () => {
   });
 });
 
-describe('.github/workflows/container.yml', () => {
-  it('publishes the image to ghcr.io for the architectures of the add-on', () => {
-    const workflow = text('.github/workflows/container.yml');
-    expect(workflow).toContain('images: ghcr.io/${{ github.repository }}');
-    expect(workflow).toContain('platforms: linux/amd64,linux/arm64,linux/arm/v7');
-    expect(workflow).toMatch(/branches: \[main\]/);
-  });
-});
+// The workflows that publish the image: release-workflow.test.ts.

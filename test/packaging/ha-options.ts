@@ -9,6 +9,9 @@
 export const HA_SCHEMA_ELEMENT =
   /^(?:|bool|email|url|port|device(?:\((?<filter>subsystem=[a-z]+)\))?|str(?:\((?<s_min>\d+)?,(?<s_max>\d+)?\))?|password(?:\((?<p_min>\d+)?,(?<p_max>\d+)?\))?|int(?:\((?<i_min>\d+)?,(?<i_max>\d+)?\))?|float(?:\((?<f_min>[\d.]+)?,(?<f_max>[\d.]+)?\))?|match\((?<match>.*)\)|list\((?<list>.+)\))\??$/;
 
+/** Image names the Supervisor accepts in an add-on's `image:` (RE_DOCKER_IMAGE in its validate.py); `{arch}` is filled in. */
+export const HA_DOCKER_IMAGE = /^([a-zA-Z\-.:\d{}]+\/)*?([-\w{}]+)\/([-\w{}]+)$/;
+
 export class HaOptionsError extends Error {}
 
 export type HaSchema = string | HaSchema[] | { [key: string]: HaSchema };
@@ -100,6 +103,14 @@ function validateSingle(type: string, value: unknown, key: string): unknown {
     // vol.Url(): a scheme and a network location.
     const text = scalarText(value);
     if (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]+/.test(text)) throw invalid('expected a URL');
+    return text;
+  }
+  if (type.startsWith('match')) {
+    // vol.Match(pattern)(str(value)): Python's re.match, anchored at the start only. The patterns used here are
+    // written in the syntax JavaScript and Python share.
+    const text = scalarText(value);
+    const pattern = groups.match ?? '';
+    if (!new RegExp(`^(?:${pattern})`).test(text)) throw invalid(`does not match regular expression ${pattern}`);
     return text;
   }
   if (type.startsWith('list')) {

@@ -10,7 +10,8 @@ import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ENV_VARS } from '../../src/config/load.js';
-import { runProcess, type RunningCli } from '../support/cli.js';
+import { RUNTIME_DIR_ENV } from '../../src/runtime/listen-file.js';
+import { runProcess, userEnv, type RunningCli } from '../support/cli.js';
 import { closeAll, connectRawCharger, freePort, startRawCsms } from '../support/harness.js';
 import { readDockerfile } from './dockerfile.js';
 
@@ -28,19 +29,6 @@ const packageJson = JSON.parse(readFileSync(new URL('package.json', ROOT), 'utf8
 const IMAGE_TARBALL = '/tmp/ocpp-splitter.tgz';
 
 const execFileAsync = promisify(execFile);
-
-/**
- * The environment of a user's shell: without the npm_* variables `npm test` sets for its scripts, which would
- * make the nested npm treat this repository as the project (npm_config_local_prefix, …).
- */
-function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (/^npm_/i.test(key) || key === 'INIT_CWD') continue;
-    env[key] = value;
-  }
-  return { ...env, ...extra };
-}
 
 /** The build stage's RUN right after `WORKDIR /opt/ocpp-splitter`: how the image installs the package. */
 function imageInstallStep(): string {
@@ -179,20 +167,22 @@ describe('the package installed into an empty folder', () => {
     expect((await charger.closed).code).toBe(1001);
   }, PROCESS_TIMEOUT_MS);
 
-  it('the image\'s HEALTHCHECK command says healthy while the proxy runs and unhealthy once it stopped', async () => {
+  it('the image\'s HEALTHCHECK says healthy for a proxy configured by flags only, and unhealthy once it stopped', async () => {
+    // `docker run … image --primary ws://… --port N`: the healthcheck sees the image's environment, never the flags.
     const csms = await startRawCsms();
-    const port = String(await freePort());
-    const env = { [ENV_VARS.configFile]: '', [ENV_VARS.port]: port, [ENV_VARS.primary]: csms.url };
+    const runtimeDir = join(work, 'runtime-healthcheck');
+    const imageEnv = { [ENV_VARS.configFile]: '', [RUNTIME_DIR_ENV]: runtimeDir };
     const healthcheck = join(app, 'node_modules', 'ocpp-splitter', 'dist', 'healthcheck.js');
-    const proxy = start(join(app, 'node_modules', '.bin', 'ocpp-splitter'), [], env);
+    const port = String(await freePort());
+    const proxy = start(join(app, 'node_modules', '.bin', 'ocpp-splitter'), ['--primary', csms.url, '--port', port], imageEnv);
     await proxy.waitForLine('proxy listening');
 
-    const healthy = await execFileAsync(process.execPath, [healthcheck], { cwd: app, env: userEnv(env) });
+    const healthy = await execFileAsync(process.execPath, [healthcheck], { cwd: app, env: userEnv(imageEnv) });
     expect(healthy.stdout).toMatch(/^200 \{"status":"ok"/);
 
     proxy.child.kill('SIGTERM');
     expect((await proxy.exit).code).toBe(0);
-    await expect(execFileAsync(process.execPath, [healthcheck], { cwd: app, env: userEnv(env) })).rejects.toMatchObject({ code: 1 });
+    await expect(execFileAsync(process.execPath, [healthcheck], { cwd: app, env: userEnv(imageEnv) })).rejects.toMatchObject({ code: 1 });
   }, PROCESS_TIMEOUT_MS);
 
   it('includes the demo, which runs from the installed package', async () => {

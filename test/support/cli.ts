@@ -24,18 +24,41 @@ export function runCli(args: string[], env: Record<string, string>): RunningCli 
   return runProcess(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
 }
 
+/**
+ * The environment of a user's shell: without the npm_* variables `npm test` sets for its scripts, which would
+ * make a nested npm treat this repository as the project (npm_config_local_prefix, …).
+ */
+export function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (/^npm_/i.test(key) || key === 'INIT_CWD') continue;
+    env[key] = value;
+  }
+  return { ...env, ...extra };
+}
+
 export interface RunProcessOptions {
   /** The whole environment of the child. */
   readonly env: NodeJS.ProcessEnv;
   readonly cwd?: string;
   /** Starts it in a process group of its own, as a shell job is (killed as a group on cleanup). */
   readonly group?: boolean;
+  /** Runs it as this user and group (the test runs as root): to meet permissions a root process never does. */
+  readonly uid?: number;
+  readonly gid?: number;
 }
 
 /** Starts any command whose stdout carries the proxy's JSON log lines; killed by closeAll() if still running. */
 export function runProcess(command: string, args: string[], options: RunProcessOptions): RunningCli {
   const group = options.group === true;
-  const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], detached: group });
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: group,
+    ...(options.uid === undefined ? {} : { uid: options.uid }),
+    ...(options.gid === undefined ? {} : { gid: options.gid }),
+  });
   onCleanup(() => {
     if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
     if (group) process.kill(-child.pid, 'SIGKILL');
