@@ -25,6 +25,8 @@ const FIRST_PRUNE_DELAY_MS = 10_000;
 /** Stopped transaction links stay this long, so that a resent StopTransaction still finds its secondary's id. */
 export const STOPPED_LINK_GRACE_MS = 24 * 60 * 60_000;
 const DAY_MS = 24 * 60 * 60_000;
+/** While the store keeps failing, one error line a minute (every retry is logged at debug). */
+const STORE_FAILURE_REMINDER_MS = 60_000;
 
 export interface MirrorServiceOptions {
   readonly config: Readonly<Config>;
@@ -54,6 +56,9 @@ export class MirrorService {
   readonly #o: MirrorServiceOptions;
   readonly #timing: MirrorTiming;
   #pruneTimer: NodeJS.Timeout | undefined;
+  /** When the store's commits started failing (undefined while they succeed), and when that was last logged. */
+  #failingSince: number | undefined;
+  #lastFailureLogAt = 0;
   #closed: Promise<void> | undefined;
 
   /** Opens the store (throws StoreError naming the file when it cannot be opened). */
@@ -69,9 +74,27 @@ export class MirrorService {
         onWriteError: (error, pendingWrites) => {
           counters.storeWriteErrors += 1;
           channels.storeError.publish({ engine: 'sqlite', code: error.code, pendingWrites });
-          log.error({ code: error.code, error: error.message, pending_writes: pendingWrites }, 'store write failed; keeping the writes in memory and retrying');
+          // A lock or a full disk fails every retry: the first failure of a streak is news, then a reminder a minute.
+          const now = Date.now();
+          const first = this.#failingSince === undefined;
+          this.#failingSince ??= now;
+          const remind = now - this.#lastFailureLogAt >= STORE_FAILURE_REMINDER_MS;
+          const fields = { code: error.code, error: error.message, pending_writes: pendingWrites, failing_for_ms: now - this.#failingSince };
+          if (first || remind) {
+            this.#lastFailureLogAt = now;
+            log.error(fields, 'store write failed; keeping the writes in memory and retrying');
+          } else {
+            log.debug(fields, 'store write failed again');
+          }
         },
-        onCommit: ({ durationMs, writes }) => channels.storeCommit.publish({ engine: 'sqlite', durationMs, writes }),
+        onCommit: ({ durationMs, writes }) => {
+          if (this.#failingSince !== undefined) {
+            log.info({ failing_for_ms: Date.now() - this.#failingSince }, 'store writes recovered');
+            this.#failingSince = undefined;
+            this.#lastFailureLogAt = 0;
+          }
+          channels.storeCommit.publish({ engine: 'sqlite', durationMs, writes });
+        },
       });
     this.budget = new MemoryBudget(config.mirror_memory_max_bytes);
     this.leases = new LeaseKeeper(this.store, processOwnerId(), config.lease_ttl_ms, log);

@@ -59,6 +59,9 @@ it('a store that cannot be written when a charger connects delays its mirror, ne
   const peer = await secondary.nextPeer();
   expect((await peer.nextFrame()).data.toString()).toBe('[2,"b1","Heartbeat",{}]');
   expect((await peer.nextFrame()).data.toString()).toBe('[2,"b2","Heartbeat",{}]');
+  // Every retry failed while the lock was held; the log said so once, and says when it is over.
+  expect(await logs.waitFor('store writes recovered')).toMatchObject({ level: 'info', failing_for_ms: expect.any(Number) as number });
+  expect(logs.lines.filter((line) => line.msg === 'store write failed; keeping the writes in memory and retrying')).toHaveLength(1);
 }, 60_000);
 
 it('a charger that reconnects while the store is locked longer than the handover wait: everything arrives, in order (review)', async () => {
