@@ -69,7 +69,9 @@ export class Handshake {
     this.request = request;
     this.socket = socket;
     this.#head = head;
-    this.remoteAddress = request.socket.remoteAddress;
+    // A dual-stack listener reports IPv4 peers as ::ffff:a.b.c.d: logged the way people write them.
+    const remote = request.socket.remoteAddress;
+    this.remoteAddress = remote?.startsWith('::ffff:') === true && remote.includes('.') ? remote.slice('::ffff:'.length) : remote;
     this.authorization = request.headers.authorization;
     const forwarded = options.trustProxy === true ? forwardedClientAddress(request.headers['x-forwarded-for']) : undefined;
     const path = pathForLog(request.url);

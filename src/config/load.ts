@@ -198,23 +198,153 @@ function parseJson(text: string): ParseOutcome {
 }
 
 /**
- * V8 names a character offset ("… in JSON at position 57"; newer versions add the line); people count lines.
- * Rewritten as "line 4, column 3: …", with a hint for the usual culprit, a comma before a closing bracket.
+ * V8 names a character offset ("… in JSON at position 57"), or no position at all, and for an unexpected
+ * token quotes the text around it — which may be a password. So the position comes from our own scan of the
+ * file, V8's wording is kept only where it quotes nothing, and the result says "line 4, column 3: …", with a
+ * hint for the usual culprit, a comma before a closing bracket.
  */
 function describeJsonError(text: string, message: string): string {
-  const position = JSON_POSITION.exec(message);
-  const offset = position === null ? (JSON_END.test(message) ? text.length : undefined) : Number(position[1]);
-  const what = message.replace(JSON_POSITION, '').replace(JSON_END, 'unexpected end of the file').trim();
-  if (offset === undefined) return what;
+  const offset = jsonErrorOffset(text) ?? positionIn(message);
+  const what = SAFE_JSON_MESSAGE.test(message) ? message.replace(JSON_POSITION, '').trim() : 'unexpected character';
+  const described = offset === text.length ? 'unexpected end of the file' : what;
+  if (offset === undefined) return described;
   const before = text.slice(0, offset);
   const line = before.split('\n').length;
   const column = offset - before.lastIndexOf('\n');
   const trailingComma = /,\s*$/.test(before) && /^\s*[}\]]/.test(text.slice(offset)) ? ' (a comma before a closing bracket?)' : '';
-  return `line ${line}, column ${column}: ${what}${trailingComma}`;
+  return `line ${line}, column ${column}: ${described}${trailingComma}`;
 }
 
-const JSON_POSITION = /\s*in JSON at position (\d+)(?: \(line \d+ column \d+\))?/;
-const JSON_END = /^Unexpected end of JSON input/;
+/** V8 messages that describe the problem without quoting the file ("Unexpected token …" quotes it). */
+const SAFE_JSON_MESSAGE = /^(Expected|Unterminated|Bad (control|escaped)|Exponent part|No number|Unexpected non-whitespace)/;
+const JSON_POSITION = /\s*(?:in JSON |after JSON )?at position (\d+)(?: \(line \d+ column \d+\))?/;
+
+function positionIn(message: string): number | undefined {
+  const match = JSON_POSITION.exec(message);
+  return match === null ? undefined : Number(match[1]);
+}
+
+/**
+ * The offset of the first character where `text` stops being JSON (RFC 8259), `text.length` when it ends too
+ * early, undefined when it is valid (or nested too deep to scan: V8's position, if any, is used then).
+ */
+export function jsonErrorOffset(text: string): number | undefined {
+  let i = 0;
+  const fail = (): never => {
+    throw new JsonScanStop(i);
+  };
+  const space = (): void => {
+    while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i += 1;
+  };
+  const literal = (word: string): void => {
+    for (const char of word) {
+      if (text[i] !== char) fail();
+      i += 1;
+    }
+  };
+  const digits = (): void => {
+    if (!/[0-9]/.test(text[i] ?? '')) fail();
+    while (/[0-9]/.test(text[i] ?? '')) i += 1;
+  };
+  const number = (): void => {
+    if (text[i] === '-') i += 1;
+    if (text[i] === '0') i += 1;
+    else digits();
+    if (text[i] === '.') {
+      i += 1;
+      digits();
+    }
+    if (text[i] === 'e' || text[i] === 'E') {
+      i += 1;
+      if (text[i] === '+' || text[i] === '-') i += 1;
+      digits();
+    }
+  };
+  const string = (): void => {
+    i += 1;
+    for (;;) {
+      const char = text[i];
+      if (char === undefined || char < ' ') fail();
+      if (char === '"') {
+        i += 1;
+        return;
+      }
+      if (char === '\\') {
+        i += 1;
+        const escape = text[i] ?? '';
+        if (escape === 'u') {
+          for (let k = 1; k <= 4; k += 1) if (!/[0-9a-fA-F]/.test(text[i + k] ?? '')) fail();
+          i += 4;
+        } else if (!'"\\/bfnrt'.includes(escape) || escape === '') fail();
+      }
+      i += 1;
+    }
+  };
+  const value = (): void => {
+    space();
+    const char = text[i];
+    if (char === '{') {
+      i += 1;
+      space();
+      if (text[i] === '}') {
+        i += 1;
+        return;
+      }
+      for (;;) {
+        space();
+        if (text[i] !== '"') fail();
+        string();
+        space();
+        if (text[i] !== ':') fail();
+        i += 1;
+        value();
+        space();
+        if (text[i] === ',') i += 1;
+        else if (text[i] === '}') {
+          i += 1;
+          return;
+        } else fail();
+      }
+    }
+    if (char === '[') {
+      i += 1;
+      space();
+      if (text[i] === ']') {
+        i += 1;
+        return;
+      }
+      for (;;) {
+        value();
+        space();
+        if (text[i] === ',') i += 1;
+        else if (text[i] === ']') {
+          i += 1;
+          return;
+        } else fail();
+      }
+    }
+    if (char === '"') return string();
+    if (char === 't') return literal('true');
+    if (char === 'f') return literal('false');
+    if (char === 'n') return literal('null');
+    if (char === '-' || /[0-9]/.test(char ?? '')) return number();
+    fail();
+  };
+  try {
+    value();
+    space();
+    if (i < text.length) fail();
+    return undefined;
+  } catch (error) {
+    if (error instanceof JsonScanStop) return Math.min(error.offset, text.length);
+    // Deeper than the stack: leave the position to V8.
+    return undefined;
+  }
+}
+
+class JsonScanStop {
+  constructor(readonly offset: number) {}
+}
 
 function parseYaml(text: string, path: string, warnings: string[]): ParseOutcome {
   const document = parseDocument(text);

@@ -37,8 +37,33 @@ export function createLogger(level: LogLevel, destination?: DestinationStream, f
     formatters: { level: (label: string) => ({ level: label }) },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
   };
-  if (format === 'pretty') return pino(options, prettyDestination(destination));
+  if (format === 'pretty') {
+    // One line per entry: an error's stack would spread over many, so a person reads "Type: message".
+    const log = (object: Record<string, unknown>): Record<string, unknown> => flattenErrors(object);
+    return pino({ ...options, formatters: { ...options.formatters, log } }, prettyDestination(destination));
+  }
   return pino(options, destination ?? pino.destination({ dest: STDOUT, sync: true }));
+}
+
+function flattenErrors(object: Record<string, unknown>): Record<string, unknown> {
+  let flat: Record<string, unknown> | undefined;
+  for (const key of ['err', 'error']) {
+    const value = object[key];
+    if (value === undefined) continue;
+    if (value === null || typeof value !== 'object') {
+      flat ??= { ...object };
+      delete flat[key];
+      flat[`${key}_message`] = value;
+      continue;
+    }
+    const { type, name, message } = value as { type?: unknown; name?: unknown; message?: unknown };
+    const kind = typeof type === 'string' ? type : typeof name === 'string' ? name : undefined;
+    flat ??= { ...object };
+    // pino-pretty puts `err`/`error` on lines of their own whatever their type: renamed, they stay inline.
+    delete flat[key];
+    flat[`${key}_message`] = `${kind === undefined ? '' : `${kind}: `}${typeof message === 'string' ? message : JSON.stringify(value)}`;
+  }
+  return flat ?? object;
 }
 
 function prettyDestination(destination: DestinationStream | undefined): DestinationStream {
@@ -47,9 +72,9 @@ function prettyDestination(destination: DestinationStream | undefined): Destinat
     destination: destination ?? STDOUT,
     sync: true,
     singleLine: true,
+    ignore: 'tag',
     translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
     messageFormat: '{if tag}[{tag}] {end}{msg}',
-    ignore: 'tag',
     // pino-pretty decides colour from the terminal and NO_COLOR / FORCE_COLOR; a stream given by a caller is not one.
     ...(destination === undefined ? {} : { colorize: false }),
   });

@@ -357,7 +357,9 @@ describe('resolveConfig: syntax errors name the line and the column', () => {
   it.each([
     ['trailing comma', 'a.json', '{\n  "primary_csms_url": "wss://x",\n}\n', 'invalid JSON: line 3, column 1: Expected double-quoted property name (a comma before a closing bracket?)'],
     ['missing colon', 'b.json', '{\n  "port" 1\n}', "invalid JSON: line 2, column 10: Expected ':' after property name"],
-    ['cut short', 'c.json', '{"port": 1', 'invalid JSON: line 1, column 11: '],
+    ['cut short', 'c.json', '{"port": 1', 'invalid JSON: line 1, column 11: unexpected end of the file'],
+    ['unquoted value (review: V8 quoted the text around it)', 'f.json', '{\n  "password": hunter2sec\n}', 'invalid JSON: line 2, column 15: unexpected character'],
+    ['trailing content (review: no position was found)', 'g.json', '{"a":1}{"b":2}', 'invalid JSON: line 1, column 8: '],
     ['bad indentation', 'd.yaml', 'port: 1\n  host: x\n', 'invalid YAML: line 1, column 7: '],
     ['unterminated quote', 'e.yml', 'port: 1\nhost: "x\n', 'invalid YAML: line 3, column 1: Missing closing "quote'],
   ])('%s', (_what, name, text, reason) => {
@@ -367,6 +369,15 @@ describe('resolveConfig: syntax errors name the line and the column', () => {
     expect(error.message.startsWith(`cannot parse config file ${path}: ${reason}`), error.message).toBe(true);
     expect(error.message).not.toContain('\n');
     expect(error.message).not.toContain('position');
+  });
+
+  it('a JSON syntax error never shows the text around it, whatever the error (review)', () => {
+    for (const text of ['{"password": hunter2secret}', '{"primary_csms_url": wss://user:S3CRET@h/x}', '["hunter2secret" "x"]']) {
+      const path = writeTemp('leak.json', text);
+      const message = configError(() => resolveConfig({ flags: { config: path }, env: {} })).message;
+      expect(message).not.toMatch(/hunter2|S3CRET|user/);
+      expect(message).toMatch(/line 1, column \d+/);
+    }
   });
 
   it('a JSON syntax error never shows the text around it (it may be a password)', () => {
