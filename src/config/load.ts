@@ -342,8 +342,11 @@ export function jsonErrorOffset(text: string): number | undefined {
   }
 }
 
-class JsonScanStop {
-  constructor(readonly offset: number) {}
+/** Thrown from deep inside the scan to stop it at an offset (not a failure of the program). */
+class JsonScanStop extends Error {
+  constructor(readonly offset: number) {
+    super(`JSON stops at offset ${offset}`);
+  }
 }
 
 function parseYaml(text: string, path: string, warnings: string[]): ParseOutcome {
