@@ -10,6 +10,12 @@ describe('Handshake', () => {
     expect(handshake.remoteAddress).toBe('192.0.2.7');
   });
 
+  it('writes an IPv4 peer of a dual-stack listener as people do, not as ::ffff:a.b.c.d (review); IPv6 stays', () => {
+    expect(fakeHandshake({ remoteAddress: '::ffff:192.0.2.7' }).handshake.remoteAddress).toBe('192.0.2.7');
+    expect(fakeHandshake({ remoteAddress: '2001:db8::7' }).handshake.remoteAddress).toBe('2001:db8::7');
+    expect(fakeHandshake({ remoteAddress: '::ffff:abcd' }).handshake.remoteAddress).toBe('::ffff:abcd');
+  });
+
   it('logs where the charger connects from: the TCP peer and the path without its query', () => {
     const { handshake } = fakeHandshake({ url: '/ocpp/CP-1?token=secret', remoteAddress: '192.0.2.7', headers: { 'x-forwarded-for': '198.51.100.9' } });
     expect(handshake.logFields).toEqual({ remote_address: '192.0.2.7', path: '/ocpp/CP-1' });
