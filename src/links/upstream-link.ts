@@ -65,17 +65,9 @@ export class UpstreamLink {
     this.#events = events;
   }
 
-  get state(): UpstreamState {
-    return this.#state;
-  }
-
   /** The open socket's leg, if any. */
   get leg(): Leg | undefined {
     return this.#leg;
-  }
-
-  get failures(): number {
-    return this.#failures;
   }
 
   /** Starts dialling; no effect unless idle. */

@@ -114,10 +114,6 @@ export class MirrorService {
     this.#pruneTimer = setTimeout(() => this.#pruneEvery(), FIRST_PRUNE_DELAY_MS).unref();
   }
 
-  get counters(): MirrorCounters {
-    return this.#o.counters;
-  }
-
   createSessionMirror(request: SessionMirrorRequest): SessionMirror {
     return new SessionMirror({
       ...request,

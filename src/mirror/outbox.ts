@@ -55,11 +55,6 @@ export class Outbox {
     this.#o = options;
   }
 
-  /** Appends and acks not yet committed. */
-  get pendingWrites(): number {
-    return this.#pendingWrites;
-  }
-
   /**
    * Stores a charger message for this secondary (`bytes`: the frame's UTF-8 length, when the caller
    * knows it already). Never throws; a failure is reported through `onDropped`.

@@ -73,6 +73,8 @@ export interface MirroredMessage {
   readonly role: 'start' | 'stop' | 'update' | 'none';
   readonly startRef: string | null;
   readonly txRef: string | null;
+  /** Epoch ms when the charger's frame arrived (one clock read for every link). */
+  readonly enqueuedAt: number;
 }
 
 const SKIPPED = 'secondary never answered: message skipped';
@@ -214,7 +216,7 @@ export class SecondaryLink {
       priority: message.priority,
       startRef: message.startRef,
       txRef: message.txRef,
-      enqueuedAt: Date.now(),
+      enqueuedAt: message.enqueuedAt,
     }, message.bytes);
   }
 

@@ -258,7 +258,7 @@ export class SessionMirror {
     } else if (info.role === 'stop' || info.role === 'update') {
       txRef = info.txId;
     }
-    const message: MirroredMessage = { frame, bytes: data.length, id: head.id, action, kind, priority: info.priority, role: info.role, startRef, txRef };
+    const message: MirroredMessage = { frame, bytes: data.length, id: head.id, action, kind, priority: info.priority, role: info.role, startRef, txRef, enqueuedAt: Date.now() };
     // One link failing must not cost the others their copy.
     for (const link of this.#links) this.#contain('storing a mirrored message', () => link.enqueue(message), undefined);
   }
