@@ -2,6 +2,7 @@
  * The process around the library, run as users run it: `node dist/cli.js`
  * (built by `npm test`'s pretest step). Signals, exit codes, config errors.
  */
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -111,6 +112,13 @@ const WITH_SECONDARY = ['--secondary', 'ws://127.0.0.1:1/never'];
 const isRoot = process.getuid?.() === 0;
 /** An ordinary user for the permission tests when they run as root, who may write anywhere. */
 const UNPRIVILEGED = { uid: 1000, gid: 1000 };
+/**
+ * Whether that user can run the CLI at all: a clone inside a directory only root may enter (mktemp's 0700)
+ * cannot be; the permission tests are then skipped rather than failed for a reason that is not theirs.
+ */
+const canRunUnprivileged =
+  !isRoot ||
+  spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(CLI)}, require('fs').constants.R_OK)`], UNPRIVILEGED).status === 0;
 
 function runUnprivileged(args: string[], env: Record<string, string>): RunningCli {
   return runProcess(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, ...(isRoot ? UNPRIVILEGED : {}) });
@@ -128,7 +136,7 @@ describe('ocpp-splitter start-up failures: one line on stderr with the cause and
     expect(proxy.lines.some((logged) => logged.msg === 'cannot listen' || 'err' in logged)).toBe(false);
   });
 
-  it.skipIf(!isRoot && Number(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8')) <= 80)(
+  it.skipIf(!canRunUnprivileged || (!isRoot && Number(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8')) <= 80))(
     'a privileged port names the limit and the fix (EACCES)',
     async () => {
       const proxy = runUnprivileged(['--port', '80', '--primary', 'ws://127.0.0.1:1/ocpp'], NO_FILE_ENV);
@@ -164,7 +172,7 @@ describe('ocpp-splitter start-up failures: one line on stderr with the cause and
     expect(oneStderrLine(proxy)).toContain(`: ${file} is a file, not a directory. Set DATA_DIR`);
   });
 
-  it('a DATA_DIR the process may not write: names the uid, and the Docker hint (uid 1000)', async () => {
+  it.skipIf(!canRunUnprivileged)('a DATA_DIR the process may not write: names the uid, and the Docker hint (uid 1000)', async () => {
     const dataDir = join(temporaryDirectory(), 'data');
     mkdirSync(dataDir);
     // As root the proxy runs as uid 1000, who may enter but not write a root-owned 755 directory.
@@ -178,7 +186,7 @@ describe('ocpp-splitter start-up failures: one line on stderr with the cause and
     expect(line).toContain('in Docker the mounted directory must be writable by uid 1000');
   });
 
-  it('a missing DATA_DIR whose parent may not be written', async () => {
+  it.skipIf(!canRunUnprivileged)('a missing DATA_DIR whose parent may not be written', async () => {
     const parent = join(temporaryDirectory(), 'readonly');
     mkdirSync(parent);
     chmodSync(parent, isRoot ? 0o755 : 0o555);
