@@ -12,9 +12,12 @@ import { parseCliArgs, helpText } from './config/cli-args.js';
 import { resolveConfig } from './config/load.js';
 import { ConfigError, ErrorCode } from './errors.js';
 import { createLogger, taggedLogger } from './logging/logger.js';
-import { createProxy } from './proxy.js';
+import { createAdminServer, type AdminServer } from './admin/server.js';
+import type { Config } from './config/schema.js';
+import { createProxy, type Proxy } from './proxy.js';
+import type { Logger } from './logging/logger.js';
 import { publishListenAddress, withdrawListenAddress } from './runtime/listen-file.js';
-import { checkBeforeForking, EXIT_CONFIG, EXIT_FAILURE, explainStartupFailure } from './startup-failure.js';
+import { checkBeforeForking, EXIT_CONFIG, EXIT_FAILURE, explainAdminListenFailure, explainStartupFailure } from './startup-failure.js';
 import { VERSION } from './version.js';
 
 /**
@@ -77,6 +80,8 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   }
 
   const proxy = createProxy(config, { logger: rootLog, coordinator: inWorker ? new IpcCoordinator() : undefined });
+  // Before the proxy listens: the admin listener's observer must see the first charger arrive.
+  const admin = adminFor(config, proxy, rootLog, log, inWorker);
   // Handlers go in before listening: a signal during start-up must also stop cleanly.
   const stopped = new Promise<number>((resolve) => {
     let stopping = false;
@@ -127,13 +132,37 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   try {
     address = await proxy.listen();
   } catch (error) {
+    await admin?.close();
     return startupFailed(explainStartupFailure(error, { port: config.port, host: config.host, dataDir: config.data_dir }));
+  }
+  if (admin !== undefined) {
+    try {
+      await admin.listen();
+    } catch (error) {
+      await proxy.close();
+      await admin.close();
+      return startupFailed(explainAdminListenFailure(error, { port: config.admin_port, host: config.admin_host }));
+    }
   }
   // For the container HEALTHCHECK: the port really bound, whichever way it was configured.
   const listenFile = publishListenAddress(env, address, log);
   const code = await stopped;
+  await admin?.close();
   withdrawListenAddress(listenFile, log);
   return code;
+}
+
+/**
+ * The admin listener (dashboard, status API, metrics), unless admin_port is 0. With several workers each holds
+ * only its own chargers, so none of them opens it: one port cannot show a partial view as the whole.
+ */
+function adminFor(config: Config, proxy: Proxy, rootLog: Logger, log: Logger, inWorker: boolean): AdminServer | undefined {
+  if (config.admin_port === 0) return undefined;
+  if (inWorker) {
+    if (cluster.worker?.id === 1) log.warn({ admin_port: config.admin_port }, 'the admin listener is not available with workers > 1 yet: set workers to 1 to use the dashboard, the status API and /metrics');
+    return undefined;
+  }
+  return createAdminServer({ proxy, config, log: taggedLogger(rootLog, 'admin') });
 }
 
 /** One line on stderr, the cause and the fix; no stack: the operator has something to change, not a bug to report. */

@@ -20,9 +20,12 @@ import { createLogger, taggedLogger, type Logger } from './logging/logger.js';
 import type { SessionCoordinator } from './cluster/coordinator.js';
 import { createMirrorCounters, type MirrorCounters } from './mirror/counters.js';
 import { MirrorService } from './mirror/mirror-service.js';
+import { secondaryLabel } from './mirror/secondary-link.js';
+import { channels } from './diagnostics/channels.js';
+import { secondaryStoreKey } from './store/sqlite-store.js';
 import { versionOfSubprotocol } from './ocpp/error-codes.js';
 import { ChargerSession } from './session/session.js';
-import type { MirrorStore } from './store/store.js';
+import type { MirrorStore, StreamBacklog } from './store/store.js';
 import { SessionRegistry } from './session/registry.js';
 import { redactUrl } from './util/redact-url.js';
 import { VERSION } from './version.js';
@@ -51,6 +54,35 @@ export interface Proxy {
   readonly sessions: SessionRegistry;
   /** Live counts of what the proxy holds; all zero once every charger has left. */
   stats(): ProxyStats;
+  /** Closes a charger's session (both legs, 1001) as an operator's action; false when it is not connected. */
+  disconnect(chargerId: string): boolean;
+  /** The configured secondaries, in config order, with whether the operator paused them. */
+  secondaries(): readonly SecondaryStatus[];
+  /**
+   * Pauses or resumes a secondary (by label) for every charger: while paused its messages are stored but
+   * not delivered. False when no secondary has this label.
+   */
+  setSecondaryPaused(label: string, paused: boolean): boolean;
+  /** What waits in the store for the secondaries, per charger and secondary label (empty without secondaries). */
+  backlog(): Promise<readonly LabelledBacklog[]>;
+  /** The durable store's engine ('sqlite', 'memory', 'postgres'), once listening with secondaries. */
+  readonly storeEngine: string | undefined;
+}
+
+export interface SecondaryStatus {
+  /** Its `name`, else its redacted URL: the name logs, metrics and the admin API use. */
+  readonly label: string;
+  /** Redacted: no credentials, no query string. */
+  readonly url: string;
+  readonly paused: boolean;
+}
+
+export interface LabelledBacklog {
+  readonly chargerId: string;
+  readonly secondary: string;
+  readonly messages: number;
+  readonly bytes: number;
+  readonly oldestEnqueuedAt: number | null;
 }
 
 export interface ProxyStats {
@@ -175,6 +207,7 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
       await runAdmission(admission, handshake, handshake.signal);
     } catch (error) {
       turnAway(handshake, error);
+      publishHandshake(handshake, 'refused', error instanceof UpgradeRefusal ? error.status : 101, error instanceof OcppSplitterError ? error.code : undefined);
       return;
     } finally {
       pendingHandshakes.delete(handshake);
@@ -190,6 +223,7 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
       // The charger vanished (or shutdown began) while the primary or a sibling worker was deciding.
       handshake.abandon();
       socket.destroy();
+      publishHandshake(handshake, 'refused', 0, ErrorCode.HandshakeAborted);
       return;
     }
     const from = handshake.logFields;
@@ -209,6 +243,7 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
         log: sessionLog,
         keepalive,
         logMaxMessageLength: config.log_max_message_length,
+        remoteAddress: from.remote_address,
         createMirror:
           mirrorService === undefined
             ? undefined
@@ -235,6 +270,7 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
         replaced.close(CloseCode.GoingAway, 'replaced by a new connection');
       }
       session.start(replaced);
+      publishHandshake(handshake, 'accepted', 101);
       void session.ended.then(() => {
         liveSessions.delete(session);
         sessions.remove(session);
@@ -255,6 +291,7 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
       // Sec-WebSocket-Extensions) and never called back: the primary link has no owner.
       sessionLog.warn({ ...from }, 'charger upgrade refused by the WebSocket layer; primary connection closed');
       handshake.abandon();
+      publishHandshake(handshake, 'refused', HttpStatus.BadRequest, ErrorCode.UpgradeInvalid);
     }
   }
 
@@ -283,6 +320,22 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
       charger.close(CloseCode.ProtocolError, 'no common OCPP sub-protocol');
       setTimeout(() => charger.terminate(), REFUSED_CLOSE_GRACE_MS).unref();
     });
+  }
+
+  function publishHandshake(handshake: Handshake, outcome: 'accepted' | 'refused', status: number, code?: string): void {
+    if (!channels.handshake.hasSubscribers) return;
+    channels.handshake.publish({ chargerId: handshake.knownIdentity, outcome, status, code, remoteAddress: handshake.logFields.remote_address });
+  }
+
+  function labelledBacklog(rows: readonly StreamBacklog[]): LabelledBacklog[] {
+    const labels = new Map(config.secondary_csms.map((secondary) => [secondaryStoreKey(secondary), secondaryLabel(secondary)]));
+    const out: LabelledBacklog[] = [];
+    for (const row of rows) {
+      // An outbox of a secondary no longer configured waits only for pruning: not part of anyone's backlog.
+      const label = labels.get(row.secondaryKey);
+      if (label !== undefined) out.push({ chargerId: row.chargerId, secondary: label, messages: row.messages, bytes: row.bytes, oldestEnqueuedAt: row.oldestEnqueuedAt });
+    }
+    return out;
   }
 
   function boundAddress(): AddressInfo | undefined {
@@ -331,6 +384,29 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
   return {
     sessions,
     address: boundAddress,
+    get storeEngine() {
+      return mirrors?.store.engine;
+    },
+    disconnect(chargerId) {
+      const session = sessions.get(chargerId);
+      if (session === undefined) return false;
+      taggedLogger(rootLog, chargerId).info({ ...connectedFrom.get(session) }, 'charger disconnected by the operator');
+      session.close(CloseCode.GoingAway, 'disconnected by the operator');
+      return true;
+    },
+    secondaries: () =>
+      config.secondary_csms.map((secondary) => {
+        const label = secondaryLabel(secondary);
+        return { label, url: redactUrl(secondary.url), paused: mirrors?.isPaused(label) ?? false };
+      }),
+    setSecondaryPaused(label, paused) {
+      if (mirrors === undefined) return false;
+      return mirrors.setPaused(label, paused);
+    },
+    async backlog() {
+      if (mirrors === undefined) return [];
+      return labelledBacklog(await mirrors.backlog());
+    },
     stats: () => ({
       chargers: sessions.size,
       pendingHandshakes: pendingHandshakes.size,

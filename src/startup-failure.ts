@@ -162,21 +162,51 @@ function statOrUndefined(path: string): ReturnType<typeof statSync> | undefined 
 }
 
 /** The cause and the fix of the usual errors of `server.listen()`, or undefined for any other error. */
-function explainListenError(error: unknown, context: StartupContext): string | undefined {
+interface ListenSettings {
+  /** 'listen on' or 'open the admin listener on'. */
+  readonly what: string;
+  readonly port: string;
+  readonly host: string;
+  readonly defaultPort: number;
+  /** What else the operator may do, at the end of the port advice. */
+  readonly orElse: string;
+  /** Whether leaving the host unset (all addresses) is a way out. */
+  readonly hostMayBeUnset: boolean;
+}
+
+const CHARGER_LISTEN: ListenSettings = { what: 'listen on', port: PORT_SETTINGS, host: HOST_SETTINGS, defaultPort: 9000, orElse: '', hostMayBeUnset: true };
+const ADMIN_LISTEN: ListenSettings = {
+  what: 'open the admin listener on',
+  port: 'admin_port (ADMIN_PORT, --admin-port)',
+  host: 'admin_host (ADMIN_HOST, --admin-host)',
+  defaultPort: 9001,
+  orElse: ', or 0 to turn the admin listener off',
+  hostMayBeUnset: false,
+};
+
+/** Explains an error from the admin listener's `listen()` (a port in use, a bad address); never throws. */
+export function explainAdminListenFailure(error: unknown, context: { readonly port: number; readonly host: string }): StartupFailure {
+  const listen = explainListenError(error, { ...context, dataDir: '' }, ADMIN_LISTEN);
+  if (listen !== undefined) return { message: listen, exitCode: EXIT_CONFIG };
+  return { message: `cannot open the admin listener: ${oneLine(error instanceof Error ? error.message : String(error))}`, exitCode: EXIT_FAILURE };
+}
+
+function explainListenError(error: unknown, context: StartupContext, settings: ListenSettings = CHARGER_LISTEN): string | undefined {
   const code = errorCode(error);
   const where = context.host === undefined ? `port ${context.port}` : `${context.host} port ${context.port}`;
+  const { what, orElse } = settings;
   switch (code) {
     case 'EADDRINUSE':
-      return `cannot listen on ${where}: another program is using it (EADDRINUSE). Stop it, or set ${PORT_SETTINGS} to a free port`;
+      return `cannot ${what} ${where}: another program is using it (EADDRINUSE). Stop it, or set ${settings.port} to a free port${orElse}`;
     case 'EACCES':
       return context.port < FIRST_UNPRIVILEGED_PORT && context.port !== 0
-        ? `cannot listen on ${where}: ports below ${FIRST_UNPRIVILEGED_PORT} need root or CAP_NET_BIND_SERVICE (EACCES). Set ${PORT_SETTINGS} to ${FIRST_UNPRIVILEGED_PORT} or above (the default is 9000)`
-        : `cannot listen on ${where}: permission denied (EACCES). Set ${PORT_SETTINGS} to another port`;
+        ? `cannot ${what} ${where}: ports below ${FIRST_UNPRIVILEGED_PORT} need root or CAP_NET_BIND_SERVICE (EACCES). Set ${settings.port} to ${FIRST_UNPRIVILEGED_PORT} or above (the default is ${settings.defaultPort})${orElse}`
+        : `cannot ${what} ${where}: permission denied (EACCES). Set ${settings.port} to another port${orElse}`;
     case 'EADDRNOTAVAIL':
-      return `cannot listen on ${where}: ${String(context.host)} is not an address of this machine (EADDRNOTAVAIL). Set ${HOST_SETTINGS} to one of its addresses, or leave it unset for all of them`;
+      return `cannot ${what} ${where}: ${String(context.host)} is not an address of this machine (EADDRNOTAVAIL). Set ${settings.host} to one of its addresses${settings.hostMayBeUnset ? ', or leave it unset for all of them' : ''}`;
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return `cannot listen on ${where}: the host name ${String(context.host)} does not resolve (${code}). Set ${HOST_SETTINGS} to an address of this machine, or leave it unset`;
+      return `cannot ${what} ${where}: the host name ${String(context.host)} does not resolve (${code}). Set ${settings.host} to an address of this machine${settings.hostMayBeUnset ? ', or leave it unset' : ''}`;
     default:
       return undefined;
   }

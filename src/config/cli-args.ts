@@ -23,6 +23,9 @@ export interface CliFlags {
   workers?: string;
   /** `--strict`: unknown keys in the config file stop the start. */
   strict?: boolean;
+  adminPort?: string;
+  adminHost?: string;
+  adminTokenFile?: string;
 }
 
 export type CliCommand = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; flags: CliFlags };
@@ -40,6 +43,9 @@ const OPTIONS = {
   'data-dir': { type: 'string' },
   workers: { type: 'string' },
   strict: { type: 'boolean' },
+  'admin-port': { type: 'string' },
+  'admin-host': { type: 'string' },
+  'admin-token-file': { type: 'string' },
 } as const;
 
 const SEE_HELP = 'see --help';
@@ -65,6 +71,9 @@ export function parseCliArgs(argv: string[]): CliCommand {
   if (values['data-dir'] !== undefined) flags.dataDir = values['data-dir'];
   if (values.workers !== undefined) flags.workers = values.workers;
   if (values.strict === true) flags.strict = true;
+  if (values['admin-port'] !== undefined) flags.adminPort = values['admin-port'];
+  if (values['admin-host'] !== undefined) flags.adminHost = values['admin-host'];
+  if (values['admin-token-file'] !== undefined) flags.adminTokenFile = values['admin-token-file'];
   return { kind: 'run', flags };
 }
 
@@ -117,6 +126,8 @@ export function helpText(version: string): string {
   const dataDir = shape.data_dir.parse(undefined);
   const maxLength = String(shape.log_max_message_length.parse(undefined));
   const workers = String(shape.workers.parse(undefined));
+  const adminPort = String(shape.admin_port.parse(undefined));
+  const adminHost = shape.admin_host.parse(undefined);
 
   const flag = (names: string, description: string, env: string, fallback: string): string =>
     `  ${names.padEnd(24)}${description}\n  ${''.padEnd(24)}env ${env.padEnd(22)}default: ${fallback}`;
@@ -146,6 +157,9 @@ export function helpText(version: string): string {
     flag('    --data-dir DIR', 'directory for state kept across restarts', ENV_VARS.dataDir, dataDir),
     flag('    --workers N|auto', 'processes serving chargers (auto = cores)', ENV_VARS.workers, workers),
     flag('    --strict', 'unknown keys in the config file are errors', `${ENV_VARS.strictConfig}=true`, 'off (warnings)'),
+    flag('    --admin-port N', 'dashboard, status API, /metrics (0 = off)', ENV_VARS.adminPort, adminPort),
+    flag('    --admin-host ADDR', 'admin address (not loopback: needs a token)', ENV_VARS.adminHost, adminHost),
+    flag('    --admin-token-file F', 'file holding the admin token', ENV_VARS.adminTokenFile, 'none'),
     '  -h, --help              show this help and exit',
     '  -v, --version           print the version and exit',
     '',
@@ -160,6 +174,12 @@ export function helpText(version: string): string {
     env(ENV_VARS.dataDir, 'state directory', dataDir),
     env(ENV_VARS.workers, 'processes serving chargers, or auto', workers),
     env(ENV_VARS.strictConfig, 'true: unknown file keys are errors', 'false'),
+    env(ENV_VARS.adminPort, 'admin listener port, 0 = off', adminPort),
+    env(ENV_VARS.adminHost, 'admin listener address', adminHost),
+    env(ENV_VARS.adminToken, 'admin Bearer token; env or file only', 'none'),
+    env(ENV_VARS.adminTokenFile, 'file holding the admin token', 'none'),
+    env(ENV_VARS.adminTrustedAddresses, 'IPs served without a token', 'none'),
+    env(ENV_VARS.metricsPerCharger, 'true: per-charger metric labels', 'false'),
     '',
     'Every other option (timeouts, charger_map, ...) is set in the config file.',
     'Precedence: flags > environment > config file > defaults',

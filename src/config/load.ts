@@ -6,6 +6,7 @@
  * and only when `main` asks; the library receives the frozen result.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { extname } from 'node:path';
 import { parseDocument, type YAMLError } from 'yaml';
 import type { z } from 'zod';
@@ -30,6 +31,12 @@ export const ENV_VARS = {
   dataDir: 'DATA_DIR',
   workers: 'WORKERS',
   strictConfig: 'STRICT_CONFIG',
+  adminPort: 'ADMIN_PORT',
+  adminHost: 'ADMIN_HOST',
+  adminToken: 'ADMIN_TOKEN',
+  adminTokenFile: 'ADMIN_TOKEN_FILE',
+  adminTrustedAddresses: 'ADMIN_TRUSTED_ADDRESSES',
+  metricsPerCharger: 'METRICS_PER_CHARGER',
 } as const;
 
 export interface ConfigSources {
@@ -109,11 +116,58 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
     const lines = result.error.issues.map((issue) => describeIssue(issue, merged, provenance));
     throw new ConfigError(ErrorCode.ConfigInvalid, [...new Set(lines)].join('\n'));
   }
+  const config = withAdminToken(result.data, readFile, provenance);
   return {
-    config: deepFreeze(result.data),
+    config: deepFreeze(config),
     warnings,
     configFile: { path: file.path, loaded: text !== undefined },
   };
+}
+
+/**
+ * Reads `admin_token_file` into `admin_token`, then checks the one rule that spans options: an admin
+ * listener on an address other than loopback needs a token (or trusted addresses), or anyone who can
+ * reach it could read every charger's traffic and disconnect chargers.
+ */
+function withAdminToken(config: Config, readFile: (path: string) => string, provenance: Provenance): Config {
+  let result = config;
+  const tokenFile = config.admin_token_file;
+  if (tokenFile !== undefined) {
+    const named = provenance.topLevel.get('admin_token_file')?.label ?? 'admin_token_file';
+    let text: string;
+    try {
+      text = readFile(tokenFile);
+    } catch (error) {
+      throw new ConfigError(ErrorCode.ConfigInvalid, `${named}: cannot read ${tokenFile}: ${reasonOf(error)}`, { cause: error });
+    }
+    const token = text.replace(/\r?\n$/, '');
+    const checked = configSchema.shape.admin_token.safeParse(token);
+    if (!checked.success || token === '') {
+      throw new ConfigError(ErrorCode.ConfigInvalid, `${named}: the file ${tokenFile} must hold a token of at least 16 characters on one line`);
+    }
+    result = { ...result, admin_token: token };
+  }
+  if (
+    result.admin_port !== 0 &&
+    !isLoopbackHost(result.admin_host) &&
+    result.admin_token === undefined &&
+    result.admin_trusted_addresses.length === 0
+  ) {
+    const named = provenance.topLevel.get('admin_host')?.label ?? 'admin_host';
+    throw new ConfigError(
+      ErrorCode.ConfigInvalid,
+      `${named} is ${JSON.stringify(result.admin_host)}, not a loopback address: set admin_token (or ${ENV_VARS.adminToken}, admin_token_file) so that only you can use the admin listener, or set admin_port to 0 to turn it off`,
+    );
+  }
+  return result;
+}
+
+/** 127.0.0.0/8, ::1 and localhost: only this machine can connect. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  if (bare === 'localhost' || bare === '::1') return true;
+  if (isIP(bare) === 4) return bare.startsWith('127.');
+  return bare.toLowerCase().startsWith('::ffff:127.');
 }
 
 interface ConfigFileChoice {
@@ -457,7 +511,8 @@ interface ScalarLayer {
   envVar?: string;
   flag?: string;
   flagValue?: string;
-  type: 'integer' | 'boolean' | 'text';
+  /** 'list': comma-separated in env and flags. */
+  type: 'integer' | 'boolean' | 'text' | 'list';
 }
 
 function applyLayers(
@@ -485,6 +540,13 @@ function applyLayers(
       flagValue: flags.strict === true ? 'true' : undefined,
       type: 'boolean',
     },
+    { key: 'admin_port', envVar: ENV_VARS.adminPort, flag: '--admin-port', flagValue: flags.adminPort, type: 'integer' },
+    { key: 'admin_host', envVar: ENV_VARS.adminHost, flag: '--admin-host', flagValue: flags.adminHost, type: 'text' },
+    // No flag for the token itself: a command line is visible to every local user (ps); the file flag is safe.
+    { key: 'admin_token', envVar: ENV_VARS.adminToken, type: 'text' },
+    { key: 'admin_token_file', envVar: ENV_VARS.adminTokenFile, flag: '--admin-token-file', flagValue: flags.adminTokenFile, type: 'text' },
+    { key: 'admin_trusted_addresses', envVar: ENV_VARS.adminTrustedAddresses, type: 'list' },
+    { key: 'metrics_per_charger', envVar: ENV_VARS.metricsPerCharger, type: 'boolean' },
   ];
   for (const { key, envVar, flag, flagValue, type } of scalars) {
     const fromEnv = envVar === undefined ? undefined : envValue(env, envVar);
@@ -492,7 +554,7 @@ function applyLayers(
     if (flag !== undefined && flagValue !== undefined) origin = { label: flag, source: SOURCE_FLAGS, raw: flagValue };
     else if (envVar !== undefined && fromEnv !== undefined) origin = { label: envVar, source: SOURCE_ENV, raw: fromEnv };
     if (origin === undefined) continue;
-    merged[key] = type === 'integer' ? integerOrString(origin.raw) : type === 'boolean' ? booleanOrString(origin.raw) : origin.raw;
+    merged[key] = layeredValue(origin.raw, type);
     provenance.topLevel.set(key, origin);
   }
 
@@ -511,6 +573,22 @@ function applyLayers(
     });
   }
   return { merged, provenance };
+}
+
+function layeredValue(raw: string, type: ScalarLayer['type']): unknown {
+  switch (type) {
+    case 'integer':
+      return integerOrString(raw);
+    case 'boolean':
+      return booleanOrString(raw);
+    case 'list':
+      return raw
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+    default:
+      return raw;
+  }
 }
 
 /** `--secondary` (all of them) beats SECONDARY_CSMS_URLS; undefined keeps the file's list. */
@@ -590,7 +668,7 @@ function locate(path: Path, provenance: Provenance): Origin {
 }
 
 const URL_KEYS = new Set(['url', 'primary_csms_url']);
-const SECRET_KEYS = new Set(['password']);
+const SECRET_KEYS = new Set(['password', 'admin_token']);
 
 /** The value as one redacted, bounded line of text. */
 function showValue(path: Path, value: unknown, origin: Origin): string {

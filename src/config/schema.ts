@@ -8,6 +8,7 @@
  * which the loader turns into warnings, or errors under `strict_config` (see
  * load.ts), never into silent drops.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const MIB = 1024 * 1024;
@@ -42,6 +43,8 @@ const MEMORY_BUDGET_MAX_BYTES = 16 * 1024 * MIB;
 const LEASE_TTL_MIN_MS = 1000;
 const LEASE_TTL_MAX_MS = 600_000;
 const MAX_WORKERS = 64;
+/** A guessable admin token is no token: 16 characters is the least a generated secret has. */
+const ADMIN_TOKEN_MIN_LENGTH = 16;
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -94,6 +97,12 @@ function pingInterval() {
   return intInRange(0, PING_INTERVAL_MAX_MS, 'milliseconds').refine((value) => value === 0 || value >= PING_INTERVAL_MIN_MS, {
     error: `expected 0 (off) or an integer from ${PING_INTERVAL_MIN_MS} to ${PING_INTERVAL_MAX_MS} (milliseconds)`,
   });
+}
+
+/** An IPv4 or IPv6 address as a socket reports it (no CIDR ranges, no host names). */
+function ipAddress() {
+  const message = 'expected an IP address such as 172.30.32.2 or ::1';
+  return z.string({ error: message }).refine((value) => isIP(value) !== 0, { error: message });
 }
 
 function bool() {
@@ -249,8 +258,32 @@ export const configSchema = z
     lease_ttl_ms: intInRange(LEASE_TTL_MIN_MS, LEASE_TTL_MAX_MS, 'milliseconds')
       .default(10_000)
       .describe('Lifetime of a charger ownership lease, renewed while the charger is connected; a process that dies loses its chargers\' leases after this long.'),
+    admin_port: intInRange(PORT_MIN, PORT_MAX)
+      .default(9001)
+      .describe('TCP port of the admin listener (dashboard, status API, Prometheus /metrics), separate from the chargers\' port; 0 turns it off.'),
+    admin_host: nonEmptyString('listen address')
+      .default('127.0.0.1')
+      .describe('Address the admin listener binds to. Any address but a loopback one needs admin_token (or admin_trusted_addresses).'),
+    admin_token: z
+      .string({ error: 'expected a string' })
+      .min(ADMIN_TOKEN_MIN_LENGTH, { error: `expected a token of at least ${ADMIN_TOKEN_MIN_LENGTH} characters` })
+      .optional()
+      .describe('Bearer token the admin listener asks for (Authorization: Bearer <token>). Never logged.'),
+    admin_token_file: nonEmptyString('file path')
+      .optional()
+      .describe('File holding admin_token (a Docker or Kubernetes secret); a trailing newline is ignored.'),
+    admin_trusted_addresses: z
+      .array(ipAddress(), { error: 'expected a list of IP addresses' })
+      .default([])
+      .describe('Peer addresses the admin listener serves without a token, e.g. 172.30.32.2, Home Assistant\'s ingress proxy.'),
+    metrics_per_charger: bool()
+      .default(false)
+      .describe('Also export per-charger metrics (a charger label): one series per charger, so only for small sites.'),
   })
   .superRefine((config, ctx) => {
+    if (config.admin_token !== undefined && config.admin_token_file !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['admin_token_file'], message: 'set admin_token or admin_token_file, not both' });
+    }
     if (config.secondary_reconnect_max_delay_ms < config.secondary_reconnect_delay_ms) {
       ctx.addIssue({
         code: 'custom',

@@ -4,7 +4,9 @@
  * lib/core/diagnostics.js). Publishing costs one `hasSubscribers` check when nobody listens,
  * so the frame path may publish freely.
  *
- * Messages carry identifiers and numbers, never frame bodies or credentials.
+ * Messages carry identifiers and numbers, never credentials. Only `frameData` carries frame bodies
+ * (for the dashboard's frame inspector): its subscribers must redact them as the logs do
+ * (logging/describe-frame.ts) before showing them anywhere.
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { RouteSource } from '../routing/route-frame.js';
@@ -23,7 +25,7 @@ export interface FrameRoutedMessage {
   readonly actions: readonly string[];
 }
 
-export type LinkStateName = 'connecting' | 'open' | 'waiting' | 'closed';
+export type LinkStateName = 'connecting' | 'open' | 'waiting' | 'paused' | 'closed';
 
 export interface LinkStateMessage {
   readonly chargerId: string;
@@ -83,7 +85,43 @@ export interface SecondaryCommandMessage {
 
 export interface SessionMessage {
   readonly chargerId: string;
+  /** Unique per session in this process: tells a replaced session's end from its successor's. */
+  readonly sessionId: number;
   readonly protocol: string;
+  /** Where the charger connected from (as logged: X-Forwarded-For under trust_proxy). */
+  readonly remoteAddress?: string;
+}
+
+/** One charger upgrade request decided: let through (the 101 sent) or refused. */
+export interface HandshakeMessage {
+  /** Unknown when the request was refused before its identity was read. */
+  readonly chargerId: string | undefined;
+  readonly outcome: 'accepted' | 'refused';
+  /** Why it was refused: an ErrorCode of the catalog (src/errors.ts). */
+  readonly code?: string;
+  /** The HTTP status the charger got (101 when accepted). */
+  readonly status: number;
+  readonly remoteAddress: string | undefined;
+}
+
+/** Which socket of a charger's session a frame travelled on. */
+export type FrameLeg = 'charger' | 'primary' | 'secondary';
+
+/** Identifies a socket for `frameData`: set on the legs of a session and on its secondary links. */
+export interface FrameTap {
+  readonly chargerId: string;
+  readonly leg: FrameLeg;
+  /** The secondary's label when `leg` is 'secondary'. */
+  readonly secondary?: string;
+}
+
+/** One frame received ('in') or sent ('out') by the proxy on one leg, with its bytes. Published only while subscribed. */
+export interface FrameDataMessage extends FrameTap {
+  readonly direction: 'in' | 'out';
+  readonly data: Buffer | string;
+  readonly isBinary: boolean;
+  /** Epoch ms. */
+  readonly at: number;
 }
 
 export interface ChargerCallAnsweredMessage {
@@ -122,6 +160,8 @@ function channel<T>(name: string) {
 export const channels = {
   sessionStarted: channel<SessionMessage>('ocpp-splitter:session:started'),
   sessionEnded: channel<SessionMessage>('ocpp-splitter:session:ended'),
+  handshake: channel<HandshakeMessage>('ocpp-splitter:handshake'),
+  frameData: channel<FrameDataMessage>('ocpp-splitter:frame:data'),
   frameRouted: channel<FrameRoutedMessage>('ocpp-splitter:frame:routed'),
   chargerCallAnswered: channel<ChargerCallAnsweredMessage>('ocpp-splitter:primary:call-answered'),
   linkState: channel<LinkStateMessage>('ocpp-splitter:link:state'),

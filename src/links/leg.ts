@@ -1,4 +1,5 @@
 import type WebSocket from 'ws';
+import { channels, type FrameTap } from '../diagnostics/channels.js';
 import { fitCloseReason } from './close-codes.js';
 import type { Keepalive } from './keepalive.js';
 
@@ -28,12 +29,15 @@ export class Leg {
   readonly socket: WebSocket;
   readonly #handlers: LegHandlers;
   readonly #stopKeepalive: () => void;
+  /** What `frameData` says this socket is; frames are published only while someone subscribes. */
+  readonly #tap: FrameTap | undefined;
   #closed = false;
 
-  constructor(name: string, socket: WebSocket, handlers: LegHandlers, keepalive: Keepalive) {
+  constructor(name: string, socket: WebSocket, handlers: LegHandlers, keepalive: Keepalive, tap?: FrameTap) {
     this.name = name;
     this.socket = socket;
     this.#handlers = handlers;
+    this.#tap = tap;
     socket.on('message', this.#onMessage);
     socket.on('close', this.#onClose);
     socket.on('error', this.#onError);
@@ -57,6 +61,7 @@ export class Leg {
    */
   send(data: Buffer | string, isBinary: boolean, source?: Leg): boolean {
     if (!this.isOpen) return false;
+    if (this.#tap !== undefined && channels.frameData.hasSubscribers) this.#publish('out', data, isBinary);
     if (source !== undefined && this.socket.bufferedAmount >= HIGH_WATER_MARK_BYTES) {
       source.socket.pause();
       this.socket.send(data, { binary: isBinary }, () => source.socket.resume());
@@ -64,6 +69,19 @@ export class Leg {
       this.socket.send(data, { binary: isBinary });
     }
     return true;
+  }
+
+  /** Sends `text`; resolves once the socket has handed it to the kernel (false when the socket is gone). */
+  sendAndDrain(text: string): Promise<boolean> {
+    if (!this.isOpen) return Promise.resolve(false);
+    if (this.#tap !== undefined && channels.frameData.hasSubscribers) this.#publish('out', text, false);
+    return new Promise((resolve) => this.socket.send(text, (error) => resolve(error === undefined || error === null)));
+  }
+
+  #publish(direction: 'in' | 'out', data: Buffer | string, isBinary: boolean): void {
+    const tap = this.#tap;
+    if (tap === undefined) return;
+    channels.frameData.publish({ chargerId: tap.chargerId, leg: tap.leg, secondary: tap.secondary, direction, data, isBinary, at: Date.now() });
   }
 
   /** Starts the closing handshake; idempotent. */
@@ -86,6 +104,7 @@ export class Leg {
     // With the default binaryType ('nodebuffer') `ws` hands over one Buffer; the
     // other shapes exist only for other binaryTypes and are normalised, not dropped.
     const frame = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+    if (this.#tap !== undefined && channels.frameData.hasSubscribers) this.#publish('in', frame, isBinary);
     this.#handlers.onFrame(this, frame, isBinary);
   };
 

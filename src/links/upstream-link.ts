@@ -9,6 +9,7 @@
  * (delivery, commands). The primary's leg is dialled once at admission with the
  * same `dial()` and `Leg`.
  */
+import type { FrameTap } from '../diagnostics/channels.js';
 import { backoffDelay } from './backoff.js';
 import { CloseCode } from './close-codes.js';
 import { dial } from './dial.js';
@@ -29,9 +30,11 @@ export interface UpstreamTarget {
   readonly url: string;
   readonly subprotocols: readonly string[];
   readonly headers: Readonly<Record<string, string>>;
+  /** How the link's socket is named in `frameData` (the dashboard's frame inspector). */
+  readonly tap?: FrameTap;
 }
 
-export type UpstreamState = 'idle' | 'connecting' | 'open' | 'waiting' | 'closed';
+export type UpstreamState = 'idle' | 'connecting' | 'open' | 'waiting' | 'paused' | 'closed';
 
 export interface UpstreamEvents {
   /** Connected; frames flow from now on. */
@@ -84,6 +87,33 @@ export class UpstreamLink {
     this.#failures += 1;
   }
 
+  /**
+   * Stops dialling and closes the socket, until `resume()` (an operator's pause). The owner hears
+   * `onDisconnect` once the socket is gone, not `onWaiting`: nothing is retried while paused.
+   */
+  pause(): void {
+    if (this.#state === 'closed' || this.#state === 'paused') return;
+    this.#state = 'paused';
+    clearTimeout(this.#reconnectTimer);
+    this.#abortDial?.abort();
+    this.#abortDial = undefined;
+    this.#leg?.close(CloseCode.GoingAway, 'paused by the operator');
+  }
+
+  /** Dials again after `pause()`, with a fresh backoff; no effect otherwise. */
+  resume(): void {
+    if (this.#state !== 'paused') return;
+    const closing = this.#leg;
+    if (closing !== undefined) {
+      // Its close is still under way: it is over for the owner now, and its late close event is ignored.
+      this.#leg = undefined;
+      this.#events.onDisconnect(CloseCode.GoingAway, 'paused by the operator');
+    }
+    this.#failures = 0;
+    this.#state = 'idle';
+    this.#connect();
+  }
+
   /** Closes for good (idempotent); `closed` settles once the socket is gone. */
   close(code: number = CloseCode.GoingAway, reason = 'charger disconnected'): void {
     if (this.#state === 'closed') return;
@@ -132,7 +162,8 @@ export class UpstreamLink {
       perMessageDeflate: this.#timing.perMessageDeflate,
       signal: abort.signal,
     });
-    this.#abortDial = undefined;
+    // A pause and resume during the dial started another one: that one's controller stays.
+    if (this.#abortDial === abort) this.#abortDial = undefined;
     if (outcome.kind === 'aborted') return;
     if (this.#isClosed()) {
       if (outcome.kind === 'open') outcome.socket.terminate();
@@ -144,20 +175,20 @@ export class UpstreamLink {
       this.#waitAndRetry(`secondary ${outcome.kind}`, detail);
       return;
     }
-    this.#leg = new Leg('upstream', outcome.socket, this.#handlers, this.#keepalive);
+    this.#leg = new Leg('upstream', outcome.socket, this.#handlers, this.#keepalive, this.#target.tap);
     this.#state = 'open';
     this.#openedAt = Date.now();
     this.#leg.resume();
     this.#events.onOpen(this.#leg, outcome.subprotocol);
   }
 
-  /** Read through a method: the state may change while a dial is awaited. */
+  /** Read through a method: the state may change while a dial is awaited. Paused counts as closed. */
   #isClosed(): boolean {
-    return this.#state === 'closed';
+    return this.#state === 'closed' || this.#state === 'paused';
   }
 
   #waitAndRetry(why: string, detail: Readonly<Record<string, unknown>>): void {
-    if (this.#state === 'closed') return;
+    if (this.#isClosed()) return;
     this.#state = 'waiting';
     const delayMs = backoffDelay(this.#failures, this.#timing.reconnectDelayMs, this.#timing.reconnectMaxDelayMs);
     this.#failures += 1;
@@ -167,10 +198,16 @@ export class UpstreamLink {
 
   readonly #handlers: LegHandlers = {
     onFrame: (_leg, data, isBinary) => this.#events.onFrame(data, isBinary),
-    onClose: (_leg, code, reason) => {
+    onClose: (leg, code, reason) => {
+      // A socket closed for a pause that resume() already let go of.
+      if (leg !== this.#leg) return;
       this.#leg = undefined;
       if (this.#state === 'closed') {
         this.#settleClosed();
+        return;
+      }
+      if (this.#state === 'paused') {
+        this.#events.onDisconnect(code, reason);
         return;
       }
       // Only a connection that lasted resets the backoff (see the module comment).

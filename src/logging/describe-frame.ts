@@ -59,6 +59,11 @@ const SENSITIVE_ACTIONS: ReadonlySet<string> = new Set([
 ]);
 const REDACTED_BODY = '[body not logged: may carry credentials]';
 
+/** Whether a CALL of this action may carry credentials (its body is never logged nor shown). */
+export function isSensitiveAction(action: string): boolean {
+  return SENSITIVE_ACTIONS.has(action);
+}
+
 /**
  * Describes one frame for a debug log. `maxBodyLength` caps the body (and the raw text of an invalid frame) in
  * UTF-16 units, marking a cut with a trailing `…`; 0 (or anything not a positive number) means no cap.

@@ -231,7 +231,7 @@ export class Delivery {
       this.#attempts.count += 1;
       if (head.kind === 'send') {
         // Never answered (2.1 SEND): written, and done once the socket has taken it.
-        if (!(await sendAndDrain(leg, text))) return;
+        if (!(await leg.sendAndDrain(text))) return;
         this.#done(head);
         continue;
       }
@@ -380,8 +380,3 @@ export class Delivery {
   }
 }
 
-/** Writes `text`; resolves once the socket has handed it to the kernel (false when the socket is gone). */
-function sendAndDrain(leg: Leg, text: string): Promise<boolean> {
-  if (!leg.isOpen) return Promise.resolve(false);
-  return new Promise((resolve) => leg.socket.send(text, (error) => resolve(error === undefined || error === null)));
-}

@@ -10,11 +10,11 @@ import type { Keepalive } from '../links/keepalive.js';
 import type { Logger } from '../logging/logger.js';
 import type { OcppVersion } from '../ocpp/error-codes.js';
 import { openSqliteStore, secondaryStoreKey } from '../store/sqlite-store.js';
-import type { MirrorStore, PruneReport } from '../store/store.js';
+import type { MirrorStore, PruneReport, StreamBacklog } from '../store/store.js';
 import type { MirrorCounters } from './counters.js';
 import { LeaseKeeper, processOwnerId } from './lease-keeper.js';
 import { MemoryBudget } from './memory-budget.js';
-import type { MirrorTiming } from './secondary-link.js';
+import { secondaryLabel, type MirrorTiming } from './secondary-link.js';
 import { SessionMirror } from './session-mirror.js';
 
 /** A link that stayed up this long resets its reconnect backoff (see UpstreamLink). */
@@ -60,6 +60,10 @@ export class MirrorService {
   #failingSince: number | undefined;
   #lastFailureLogAt = 0;
   #closed: Promise<void> | undefined;
+  /** Labels of the secondaries the operator paused (admin API); lasts until resumed or the process ends. */
+  readonly #paused = new Set<string>();
+  /** Every session mirror still open, to pause and resume their links. */
+  readonly #mirrors = new Set<SessionMirror>();
 
   /** Opens the store (throws StoreError naming the file when it cannot be opened). */
   constructor(options: MirrorServiceOptions) {
@@ -115,8 +119,9 @@ export class MirrorService {
   }
 
   createSessionMirror(request: SessionMirrorRequest): SessionMirror {
-    return new SessionMirror({
+    const mirror = new SessionMirror({
       ...request,
+      isPaused: (label) => this.#paused.has(label),
       secondaries: this.#o.config.secondary_csms,
       store: this.store,
       budget: this.budget,
@@ -125,6 +130,37 @@ export class MirrorService {
       counters: this.#o.counters,
       timing: this.#timing,
     });
+    this.#mirrors.add(mirror);
+    void mirror.closing.then(() => this.#mirrors.delete(mirror));
+    return mirror;
+  }
+
+  /** The labels of the configured secondaries (their `name`, else the redacted URL), in config order. */
+  get secondaryLabels(): readonly string[] {
+    return this.#o.config.secondary_csms.map((secondary) => secondaryLabel(secondary));
+  }
+
+  isPaused(label: string): boolean {
+    return this.#paused.has(label);
+  }
+
+  /**
+   * Pauses or resumes one secondary for every charger, now and for chargers that connect later.
+   * Returns false when no configured secondary has this label.
+   */
+  setPaused(label: string, paused: boolean): boolean {
+    if (!this.secondaryLabels.includes(label)) return false;
+    if (paused === this.#paused.has(label)) return true;
+    if (paused) this.#paused.add(label);
+    else this.#paused.delete(label);
+    this.#o.log.info({ secondary: label, chargers: this.#mirrors.size }, paused ? 'secondary paused for every charger' : 'secondary resumed for every charger');
+    for (const mirror of this.#mirrors) mirror.setPaused(label, paused);
+    return true;
+  }
+
+  /** What waits for the secondaries in the store, per (charger, secondary) outbox. */
+  backlog(): Promise<readonly StreamBacklog[]> {
+    return this.store.backlog();
   }
 
   /** Removes what is stale (see PrunePolicy) and says what it removed. */

@@ -58,6 +58,13 @@ export interface SecondaryLinkOptions {
   readonly log: Logger;
   readonly counters: MirrorCounters;
   readonly timing: MirrorTiming;
+  /** Starts paused (the operator paused this secondary before the charger connected). */
+  readonly paused?: boolean;
+}
+
+/** The secondary's name in logs, metrics and the admin API: its `name`, else its redacted URL. */
+export function secondaryLabel(secondary: SecondaryConfig): string {
+  return secondary.name ?? redactUrl(secondary.url);
 }
 
 /** What the session hands every link for each charger CALL or SEND (scanned and classified once for all). */
@@ -95,13 +102,18 @@ export class SecondaryLink {
   readonly #limits: OutboxLimits;
   #started = false;
   #closed = false;
+  /** Set by the operator (admin API): messages are still stored, nothing is dialled or delivered. */
+  #paused: boolean;
+  /** The session this one replaced has let go: this link may dial. */
+  #ready = false;
   /** When the last failure was logged at warn: the first one, then a reminder at most every unreachableReminderMs. */
   #warnedAt = 0;
 
   constructor(options: SecondaryLinkOptions) {
     this.#o = options;
     const { secondary, chargerId } = options;
-    this.label = secondary.name ?? redactUrl(secondary.url);
+    this.label = secondaryLabel(secondary);
+    this.#paused = options.paused ?? false;
     this.#log = options.log.child({ secondary: this.label });
     const target = secondaryTarget(secondary, chargerId, options.rawSegment, options.chargerAuthorization);
     this.#limits = { maxMessages: options.timing.queueLimit, maxBytes: options.timing.queueMaxBytes };
@@ -155,7 +167,12 @@ export class SecondaryLink {
       leg: () => this.#upstream.leg,
     });
     this.#upstream = new UpstreamLink(
-      { url: target.url, subprotocols: options.subprotocol === '' ? [] : [options.subprotocol], headers: target.headers },
+      {
+        url: target.url,
+        subprotocols: options.subprotocol === '' ? [] : [options.subprotocol],
+        headers: target.headers,
+        tap: { chargerId, leg: 'secondary', secondary: this.label },
+      },
       options.timing,
       options.keepalive,
       {
@@ -198,10 +215,41 @@ export class SecondaryLink {
     this.#started = true;
     void after.then(() => {
       if (this.#closed) return;
+      this.#ready = true;
       this.#reportBacklog();
+      if (this.#paused) {
+        this.#state('paused');
+        return;
+      }
       this.#state('connecting');
       this.#upstream.start();
     });
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** The operator paused this secondary: the socket closes, messages keep being stored for later. */
+  pause(): void {
+    if (this.#closed || this.#paused) return;
+    this.#paused = true;
+    this.#upstream.pause();
+    this.#state('paused');
+    this.#log.info('secondary paused by the operator: messages are kept until it is resumed');
+  }
+
+  /** Dials again and delivers what was stored meanwhile. */
+  resume(): void {
+    if (this.#closed || !this.#paused) return;
+    this.#paused = false;
+    this.#log.info('secondary resumed by the operator');
+    // Not yet allowed to dial (a replaced session is still letting go): start() dials when it may.
+    if (!this.#ready) return;
+    this.#state('connecting');
+    // Paused before the link ever dialled: start it now; otherwise dial again.
+    this.#upstream.resume();
+    this.#upstream.start();
   }
 
   /** Stores a charger message for this secondary; it goes when its turn comes. */

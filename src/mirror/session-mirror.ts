@@ -30,7 +30,7 @@ import type { MirrorCounters } from './counters.js';
 import { contain } from './contain.js';
 import type { LeaseHandle } from './lease-keeper.js';
 import type { MemoryBudget } from './memory-budget.js';
-import { SecondaryLink, type MirroredMessage, type MirrorTiming } from './secondary-link.js';
+import { SecondaryLink, secondaryLabel, type MirroredMessage, type MirrorTiming } from './secondary-link.js';
 
 export interface SessionMirrorOptions {
   readonly chargerId: string;
@@ -48,6 +48,8 @@ export interface SessionMirrorOptions {
   readonly timing: MirrorTiming;
   /** Sends a proxy-originated frame to the charger; false when the charger is gone. */
   readonly sendToCharger: (text: string) => boolean;
+  /** Whether the operator paused the secondary with this label (its links start paused). */
+  readonly isPaused?: (label: string) => boolean;
 }
 
 /**
@@ -82,6 +84,11 @@ export class SessionMirror {
   /** 1.6: charger StartTransaction message id → the startRef its mirrors carry. */
   readonly #pendingStarts = new Map<string, string>();
   #closed = false;
+  #resolveClosing!: () => void;
+  /** Settles when `close()` is called (the session ends), before the links have let go. */
+  readonly closing = new Promise<void>((resolve) => {
+    this.#resolveClosing = resolve;
+  });
 
   constructor(options: SessionMirrorOptions) {
     this.#o = options;
@@ -107,8 +114,17 @@ export class SessionMirror {
           log: options.log,
           counters: options.counters,
           timing: options.timing,
+          paused: options.isPaused?.(secondaryLabel(secondary)) ?? false,
         }),
     );
+  }
+
+  /** The operator paused (or resumed) the secondary with this label. */
+  setPaused(label: string, paused: boolean): void {
+    for (const link of this.#links) {
+      if (link.label !== label) continue;
+      this.#contain(paused ? 'pausing a secondary link' : 'resuming a secondary link', () => (paused ? link.pause() : link.resume()), undefined);
+    }
   }
 
   /** Starts every link; after `previous` (the mirror of a replaced session) has let go, if given. */
@@ -199,6 +215,7 @@ export class SessionMirror {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#resolveClosing();
     this.#gate.close();
     for (const link of this.#links) link.close();
     void this.closed.then(() => this.#o.lease.release());

@@ -9,6 +9,8 @@ import { channels } from '../diagnostics/channels.js';
 import { classifyFrame, NO_FACTS, routeFrame, type FrameKind, type RouteFacts } from '../routing/route-frame.js';
 import type { FrameHead } from '../ocpp/scan.js';
 
+let nextSessionId = 1;
+
 /** Charger CALLs timed at once at most (a charger has one outstanding; more is a misbehaving one). */
 const MAX_TIMED_CALLS = 64;
 
@@ -36,6 +38,8 @@ export interface SessionOptions {
   readonly logMaxMessageLength: number;
   /** Builds the session's mirror to the secondaries, given a way to reach the charger; none without secondaries. */
   readonly createMirror?: (sendToCharger: (text: string) => boolean) => SessionMirror;
+  /** Where the charger connected from, as logged. */
+  readonly remoteAddress?: string;
 }
 
 /**
@@ -46,6 +50,10 @@ export interface SessionOptions {
 export class ChargerSession {
   readonly identity: string;
   readonly subprotocol: string;
+  readonly remoteAddress: string | undefined;
+  readonly sessionId = nextSessionId++;
+  /** Epoch ms. */
+  readonly connectedAt = Date.now();
   readonly #log: Logger;
   readonly #logFrames: boolean;
   readonly #logMaxMessageLength: number;
@@ -68,10 +76,15 @@ export class ChargerSession {
     this.#ended = new Promise((resolve) => {
       this.#resolveEnded = resolve;
     });
-    this.#charger = new Leg('charger', options.charger, this.#handlers, options.keepalive);
-    this.#primary = new Leg('primary', options.primary, this.#handlers, options.keepalive);
+    this.#charger = new Leg('charger', options.charger, this.#handlers, options.keepalive, { chargerId: this.identity, leg: 'charger' });
+    this.#primary = new Leg('primary', options.primary, this.#handlers, options.keepalive, { chargerId: this.identity, leg: 'primary' });
     this.#mirror = options.createMirror?.((text) => this.#charger.send(text, false));
-    channels.sessionStarted.publish({ chargerId: this.identity, protocol: this.subprotocol });
+    this.remoteAddress = options.remoteAddress;
+    channels.sessionStarted.publish({ chargerId: this.identity, sessionId: this.sessionId, protocol: this.subprotocol, remoteAddress: this.remoteAddress });
+  }
+
+  get state(): SessionState {
+    return this.#state;
   }
 
   /** The secondaries this session mirrors to (empty without secondaries). */
@@ -201,7 +214,7 @@ export class ChargerSession {
         const mirrorClosed = this.#mirror?.socketsClosed ?? Promise.resolve();
         void mirrorClosed.then(() => {
           this.#state = SessionState.Closed;
-          channels.sessionEnded.publish({ chargerId: this.identity, protocol: this.subprotocol });
+          channels.sessionEnded.publish({ chargerId: this.identity, sessionId: this.sessionId, protocol: this.subprotocol, remoteAddress: this.remoteAddress });
           this.#resolveEnded();
         });
       }

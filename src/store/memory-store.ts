@@ -20,6 +20,7 @@ import type {
   PruneReport,
   RemoteStartTag,
   StreamKey,
+  StreamBacklog,
   StreamStats,
   TransactionLink,
 } from './store.js';
@@ -171,6 +172,20 @@ export class MemoryMirrorStore implements MirrorStore {
         bytes: entries?.bytes ?? 0,
         oldestEnqueuedAt: entries?.entries[0]?.enqueuedAt ?? null,
       };
+    });
+  }
+
+  backlog(): Promise<StreamBacklog[]> {
+    return this.#run(() => {
+      const out: StreamBacklog[] = [];
+      for (const [chargerId, charger] of this.#chargers) {
+        for (const [secondaryKey, stream] of charger.streams) {
+          const oldest = stream.entries[0];
+          if (oldest === undefined) continue;
+          out.push({ chargerId, secondaryKey, messages: stream.entries.length, bytes: stream.bytes, oldestEnqueuedAt: oldest.enqueuedAt });
+        }
+      }
+      return out;
     });
   }
 

@@ -56,6 +56,7 @@ import type {
   PruneReport,
   RemoteStartTag,
   StreamKey,
+  StreamBacklog,
   StreamStats,
   TransactionLink,
 } from './store.js';
@@ -392,6 +393,18 @@ export class SqliteMirrorStore implements MirrorStore {
         oldestEnqueuedAt: oldest === undefined ? null : integer(oldest, 'enqueued_at'),
       };
     });
+  }
+
+  backlog(): Promise<StreamBacklog[]> {
+    return this.#read('outbox backlog', () =>
+      this.#sql.backlog.all().map((row) => ({
+        chargerId: text(row, 'charger_id'),
+        secondaryKey: text(row, 'secondary_key'),
+        messages: integer(row, 'messages'),
+        bytes: integer(row, 'bytes'),
+        oldestEnqueuedAt: integer(row, 'enqueued_at'),
+      })),
+    );
   }
 
   // ── remote starts ───────────────────────────────────────────────────────

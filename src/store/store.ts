@@ -84,6 +84,9 @@ export interface StreamStats {
   readonly oldestEnqueuedAt: number | null;
 }
 
+/** One outbox that is not empty, for the status API and metrics. */
+export interface StreamBacklog extends StreamKey, StreamStats {}
+
 /**
  * A secondary's remote start, answered locally by the proxy, waiting for the next transaction
  * start of that charger: 1.6 an idTag (CiString20), 2.x an IdTokenType object and its remoteStartId.
@@ -161,6 +164,11 @@ export interface MirrorStore {
   /** Removes a delivered (or given-up) entry; no effect when it is already gone. */
   ack(stream: StreamKey, seq: number, fence: Fence): Promise<void>;
   stats(stream: StreamKey): Promise<StreamStats>;
+  /**
+   * Every outbox that holds entries, with its stats (committed entries only). Reads the whole outbox:
+   * for the status API and metrics, which call it at most every few seconds, never for the frame path.
+   */
+  backlog(): Promise<StreamBacklog[]>;
 
   // ── remote starts ───────────────────────────────────────────────────────
   /** Keeps a secondary's remote start until the next transaction start takes it (replaces an older one). */

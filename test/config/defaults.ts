@@ -28,4 +28,8 @@ export const EXPECTED_DEFAULTS = {
   mirror_memory_max_bytes: 64 * 1024 * 1024,
   lease_ttl_ms: 10_000,
   workers: 1,
+  admin_port: 9001,
+  admin_host: '127.0.0.1',
+  admin_trusted_addresses: [],
+  metrics_per_charger: false,
 } as const;

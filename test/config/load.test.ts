@@ -704,3 +704,59 @@ describe('resolveConfig: result', () => {
     expect(flags).toEqual({ secondary: ['wss://b.example.com'] });
   });
 });
+
+describe('resolveConfig: the admin listener', () => {
+  const TOKEN = 'a-token-of-24-characters';
+
+  it('refuses a non-loopback admin_host without a token, naming what to set', () => {
+    const error = configError(() => resolve({ env: { PRIMARY_CSMS_URL: PRIMARY, ADMIN_HOST: '0.0.0.0' } }));
+    expect(error.code).toBe(ErrorCode.ConfigInvalid);
+    expect(error.message).toBe(
+      'ADMIN_HOST is "0.0.0.0", not a loopback address: set admin_token (or ADMIN_TOKEN, admin_token_file) so that only you can use the admin listener, or set admin_port to 0 to turn it off',
+    );
+  });
+
+  it('accepts a non-loopback admin_host with a token, with trusted addresses, or when the listener is off', () => {
+    expect(resolve({ env: { PRIMARY_CSMS_URL: PRIMARY, ADMIN_HOST: '0.0.0.0', ADMIN_TOKEN: TOKEN } }).config.admin_token).toBe(TOKEN);
+    expect(
+      resolve({ env: { PRIMARY_CSMS_URL: PRIMARY, ADMIN_HOST: '0.0.0.0', ADMIN_TRUSTED_ADDRESSES: '172.30.32.2, ::1' } }).config.admin_trusted_addresses,
+    ).toEqual(['172.30.32.2', '::1']);
+    expect(resolve({ env: { PRIMARY_CSMS_URL: PRIMARY, ADMIN_HOST: '0.0.0.0', ADMIN_PORT: '0' } }).config.admin_port).toBe(0);
+    for (const host of ['127.0.0.1', '127.1.2.3', '::1', 'localhost', '[::1]']) {
+      expect(resolve({ env: { PRIMARY_CSMS_URL: PRIMARY, ADMIN_HOST: host } }).config.admin_host).toBe(host);
+    }
+  });
+
+  it('reads admin_token_file, without its trailing newline', () => {
+    const path = writeTemp('token', `${TOKEN}\n`);
+    const { config } = resolveConfig({ flags: { adminTokenFile: path, primary: PRIMARY }, env: {} });
+    expect(config.admin_token).toBe(TOKEN);
+  });
+
+  it('refuses a token file that is missing, empty or too short, and a token set twice', () => {
+    expect(configError(() => resolve({ env: { PRIMARY_CSMS_URL: PRIMARY, ADMIN_TOKEN_FILE: '/nonexistent/token' } })).message).toMatch(
+      /^ADMIN_TOKEN_FILE: cannot read \/nonexistent\/token: ENOENT/,
+    );
+    const short = writeTemp('short', 'abc\n');
+    expect(configError(() => resolveConfig({ flags: { adminTokenFile: short, primary: PRIMARY }, env: {} })).message).toBe(
+      `--admin-token-file: the file ${short} must hold a token of at least 16 characters on one line`,
+    );
+    const both = configError(() => resolve({ env: { PRIMARY_CSMS_URL: PRIMARY, ADMIN_TOKEN: TOKEN, ADMIN_TOKEN_FILE: short } }));
+    expect(both.message).toContain('set admin_token or admin_token_file, not both');
+  });
+
+  it('refuses a short token without showing it, and an address that is not an IP', () => {
+    const error = configError(() => resolve({ env: { PRIMARY_CSMS_URL: PRIMARY, ADMIN_TOKEN: 'short-secret' } }));
+    expect(error.message).toContain('expected a token of at least 16 characters');
+    expect(error.message).not.toContain('short-secret');
+    expect(configError(() => resolve({ env: { PRIMARY_CSMS_URL: PRIMARY, ADMIN_TRUSTED_ADDRESSES: 'ingress.local' } })).message).toContain(
+      'expected an IP address such as 172.30.32.2 or ::1',
+    );
+  });
+
+  it('takes the port and host from flags over the environment', () => {
+    const { config } = resolveConfig({ flags: { primary: PRIMARY, adminPort: '9101', adminHost: '::1' }, env: { ADMIN_PORT: '9100' } });
+    expect(config.admin_port).toBe(9101);
+    expect(config.admin_host).toBe('::1');
+  });
+});

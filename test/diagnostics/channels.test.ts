@@ -26,6 +26,8 @@ describe('diagnostics channels', () => {
     const leases = record(channels.leaseAcquired);
     const released = record(channels.leaseReleased);
     const answered = record(channels.chargerCallAnswered);
+    const handshakes = record(channels.handshake);
+    const frameData = record(channels.frameData);
 
     const primary = await startRawCsms({ answer: answers16(100) });
     const secondary = await startRawCsms({ answer: answers16(555) });
@@ -35,7 +37,14 @@ describe('diagnostics channels', () => {
     await expect.poll(() => receivedTexts(secondary).length).toBe(1);
     await expect.poll(() => acked.length).toBe(1);
 
-    expect(sessions).toEqual([{ chargerId: 'CP-DIAG', protocol: 'ocpp1.6' }]);
+    expect(sessions).toEqual([{ chargerId: 'CP-DIAG', sessionId: expect.any(Number) as number, protocol: 'ocpp1.6', remoteAddress: '127.0.0.1' }]);
+    expect(handshakes).toEqual([{ chargerId: 'CP-DIAG', outcome: 'accepted', status: 101, code: undefined, remoteAddress: '127.0.0.1' }]);
+    // Every frame on every leg, with its bytes: the heartbeat in from the charger, out to the primary, mirrored out to the secondary.
+    const heartbeat = ocpp16.heartbeat('hb-1').text;
+    const legsOfHeartbeat = frameData
+      .filter((message) => message.data.toString() === heartbeat)
+      .map((message) => `${message.leg}:${message.direction}${message.secondary === undefined ? '' : `:${message.secondary}`}`);
+    expect(legsOfHeartbeat).toEqual(['charger:in', 'primary:out', 'secondary:out:energy']);
     expect(frames).toContainEqual({
       chargerId: 'CP-DIAG',
       source: 'charger',

@@ -19,9 +19,15 @@ export interface RunningCli {
   waitForLine(msg: string, predicate?: (line: LogLine) => boolean): Promise<LogLine>;
 }
 
+/**
+ * The admin listener's default port is fixed (9001): tests that run the CLI in parallel turn it off
+ * unless they test it (then they pass ADMIN_PORT themselves).
+ */
+export const NO_ADMIN = { ADMIN_PORT: '0' } as const;
+
 /** Starts the CLI with only PATH and `env` in its environment; killed by closeAll() if still running. */
 export function runCli(args: string[], env: Record<string, string>): RunningCli {
-  return runProcess(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+  return runProcess(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...NO_ADMIN, ...env } });
 }
 
 /**
@@ -34,7 +40,7 @@ export function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     if (/^npm_/i.test(key) || key === 'INIT_CWD') continue;
     env[key] = value;
   }
-  return { ...env, ...extra };
+  return { ...env, ...NO_ADMIN, ...extra };
 }
 
 export interface RunProcessOptions {

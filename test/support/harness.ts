@@ -15,6 +15,7 @@ import { RPCServer } from 'ocpp-rpc';
 import { configSchema, type Config } from '../../src/config/schema.js';
 import { createLogger, type Logger } from '../../src/logging/logger.js';
 import { createProxy, type Proxy } from '../../src/proxy.js';
+import { createAdminServer, type AdminServer } from '../../src/admin/server.js';
 
 /** Everything a test started, closed in reverse order by `closeAll()`. */
 const cleanups: Array<() => unknown> = [];
@@ -502,4 +503,27 @@ export function mirroredAs(call: ChargerCall, transactionIds?: { primary: number
       ? { ...call.payload, transactionId: transactionIds.secondary }
       : call.payload;
   return [2, call.id, call.action, payload];
+}
+
+export interface StartedAdmin {
+  readonly admin: AdminServer;
+  /** `http://127.0.0.1:<port><path>` */
+  readonly url: (path: string) => string;
+  readonly port: number;
+}
+
+/**
+ * Starts the admin listener of a started proxy on an ephemeral loopback port. Start it before any charger
+ * connects: its observer learns of sessions from their start.
+ */
+export async function startAdmin(
+  started: StartedProxy,
+  overrides: Partial<Record<keyof Config, unknown>> = {},
+  options: { readonly dashboardDir?: string } = {},
+): Promise<StartedAdmin> {
+  const config = configSchema.parse({ ...started.config, admin_port: 0, admin_host: '127.0.0.1', ...overrides });
+  const admin = createAdminServer({ proxy: started.proxy, config, log: started.logs.logger, dashboardDir: options.dashboardDir });
+  const address = await admin.listen();
+  onCleanup(() => admin.close());
+  return { admin, port: address.port, url: (path) => `http://127.0.0.1:${address.port}${path}` };
 }

@@ -1,0 +1,269 @@
+/**
+ * What the admin listener knows about the running proxy, learnt only from the core's diagnostics
+ * channels (src/diagnostics/channels.ts): the core imports nothing of this. Plain numbers and small
+ * maps, updated in O(1) per event, so that observing costs the frame path as little as possible;
+ * metrics (metrics.ts) and the status API (api.ts) read them when asked.
+ */
+import { channels, type FrameDataMessage, type LinkStateName } from '../diagnostics/channels.js';
+import type { FrameKind, RouteSource } from '../routing/route-frame.js';
+
+/** Frames kept per charger for `GET /api/chargers/{id}`: enough to see what just happened. */
+export const RECENT_FRAMES_PER_CHARGER = 20;
+/** A frame longer than this keeps only its size in the recent list (the live stream shows it whole). */
+export const RECENT_FRAME_MAX_BYTES = 16 * 1024;
+/** Errors kept per secondary for the status API and the dashboard. */
+export const RECENT_ERRORS_PER_SECONDARY = 10;
+
+export interface RecentFrame {
+  /** Epoch ms. */
+  readonly at: number;
+  readonly leg: FrameDataMessage['leg'];
+  readonly secondary: string | undefined;
+  readonly direction: 'in' | 'out';
+  readonly isBinary: boolean;
+  readonly bytes: number;
+  /** Undefined when the frame was larger than RECENT_FRAME_MAX_BYTES. */
+  readonly text: string | undefined;
+}
+
+export interface ChargerView {
+  readonly id: string;
+  readonly sessionId: number;
+  readonly protocol: string;
+  readonly remoteAddress: string | undefined;
+  /** Epoch ms. */
+  readonly connectedAt: number;
+  lastFrameAt: number | undefined;
+  /** Secondary label → its link's state for this charger. */
+  readonly links: Map<string, LinkStateName>;
+  /** A ring: `recentNext` is where the next frame goes. */
+  readonly recent: (RecentFrame | undefined)[];
+  recentNext: number;
+}
+
+export interface SecondaryError {
+  /** Epoch ms. */
+  readonly at: number;
+  readonly chargerId: string;
+  readonly message: string;
+}
+
+export interface SecondaryView {
+  delivered: number;
+  readonly dropped: Map<string, number>;
+  skipped: number;
+  /** `${action}\0${outcome}` → count. */
+  readonly commands: Map<string, number>;
+  readonly errors: SecondaryError[];
+}
+
+/** What observers of the live stream (SSE) receive. */
+export type LiveEvent =
+  | { readonly kind: 'frame'; readonly frame: FrameDataMessage }
+  | { readonly kind: 'session'; readonly type: 'started' | 'ended'; readonly chargerId: string; readonly protocol: string }
+  | { readonly kind: 'link'; readonly chargerId: string; readonly secondary: string; readonly state: LinkStateName; readonly reason: string | undefined };
+
+export interface ObserverOptions {
+  /** Keep per-charger frame counts (for `metrics_per_charger`). */
+  readonly perCharger?: boolean;
+}
+
+const SOURCES: readonly RouteSource[] = ['charger', 'primary', 'secondary'];
+const KINDS: readonly FrameKind[] = ['call', 'callresult', 'callerror', 'callresulterror', 'send', 'invalid'];
+
+export class ProxyObserver {
+  readonly startedAt = Date.now();
+  readonly chargers = new Map<string, ChargerView>();
+  readonly secondaries = new Map<string, SecondaryView>();
+  /** `${source}\0${type}` → count, every pair present from the start (a scrape shows zeros, not gaps). */
+  readonly frames = new Map<string, number>();
+  /** Handshake result label → count. */
+  readonly handshakes = new Map<string, number>();
+  /** Per charger and source, only with `perCharger`. */
+  readonly chargerFrames = new Map<string, Map<string, number>>();
+  readonly #perCharger: boolean;
+  readonly #unsubscribe: (() => void)[] = [];
+  readonly #live = new Set<(event: LiveEvent) => void>();
+  #closed = false;
+
+  constructor(options: ObserverOptions = {}) {
+    this.#perCharger = options.perCharger ?? false;
+    for (const source of SOURCES) for (const kind of KINDS) this.frames.set(frameKey(source, kind), 0);
+    this.#unsubscribe.push(
+      channels.sessionStarted.subscribe((message) => {
+        this.chargers.set(message.chargerId, {
+          id: message.chargerId,
+          sessionId: message.sessionId,
+          protocol: message.protocol,
+          remoteAddress: message.remoteAddress,
+          connectedAt: Date.now(),
+          lastFrameAt: undefined,
+          links: new Map(),
+          recent: new Array<RecentFrame | undefined>(RECENT_FRAMES_PER_CHARGER),
+          recentNext: 0,
+        });
+        this.#emit({ kind: 'session', type: 'started', chargerId: message.chargerId, protocol: message.protocol });
+      }),
+      channels.sessionEnded.subscribe((message) => {
+        const view = this.chargers.get(message.chargerId);
+        // A session replaced by a newer one of the same charger ends after the new one started: keep the new one.
+        if (view?.sessionId === message.sessionId) {
+          this.chargers.delete(message.chargerId);
+          this.chargerFrames.delete(message.chargerId);
+        }
+        this.#emit({ kind: 'session', type: 'ended', chargerId: message.chargerId, protocol: message.protocol });
+      }),
+      channels.frameRouted.subscribe((message) => {
+        const key = frameKey(message.source, message.type);
+        this.frames.set(key, (this.frames.get(key) ?? 0) + 1);
+        const view = this.chargers.get(message.chargerId);
+        if (view !== undefined) view.lastFrameAt = Date.now();
+        if (this.#perCharger) {
+          let counts = this.chargerFrames.get(message.chargerId);
+          if (counts === undefined) {
+            counts = new Map();
+            this.chargerFrames.set(message.chargerId, counts);
+          }
+          counts.set(message.source, (counts.get(message.source) ?? 0) + 1);
+        }
+      }),
+      channels.frameData.subscribe((message) => this.#recordFrame(message)),
+      channels.handshake.subscribe((message) => {
+        const result = handshakeResult(message.outcome, message.code);
+        this.handshakes.set(result, (this.handshakes.get(result) ?? 0) + 1);
+      }),
+      channels.linkState.subscribe((message) => {
+        const view = this.chargers.get(message.chargerId);
+        if (view !== undefined) {
+          if (message.state === 'closed') view.links.delete(message.secondary);
+          else view.links.set(message.secondary, message.state);
+        }
+        if (message.state === 'waiting' && message.reason !== undefined) {
+          this.#secondaryError(message.secondary, message.chargerId, message.reason);
+        }
+        this.#emit({ kind: 'link', chargerId: message.chargerId, secondary: message.secondary, state: message.state, reason: message.reason });
+      }),
+      channels.outboxAcked.subscribe((message) => {
+        this.#secondary(message.secondary).delivered += 1;
+      }),
+      channels.outboxDropped.subscribe((message) => {
+        const view = this.#secondary(message.secondary);
+        if (message.reason === 'max-attempts') view.skipped += 1;
+        else view.dropped.set(message.reason, (view.dropped.get(message.reason) ?? 0) + 1);
+        this.#secondaryError(message.secondary, message.chargerId, dropDescription(message.reason, message.action));
+      }),
+      channels.secondaryCommand.subscribe((message) => {
+        const commands = this.#secondary(message.secondary).commands;
+        const key = `${message.action}\0${message.outcome}`;
+        commands.set(key, (commands.get(key) ?? 0) + 1);
+      }),
+    );
+  }
+
+  /** Frames (newest last) recently seen for a charger. */
+  recentFrames(chargerId: string): RecentFrame[] {
+    const view = this.chargers.get(chargerId);
+    if (view === undefined) return [];
+    const out: RecentFrame[] = [];
+    for (let i = 0; i < RECENT_FRAMES_PER_CHARGER; i++) {
+      const frame = view.recent[(view.recentNext + i) % RECENT_FRAMES_PER_CHARGER];
+      if (frame !== undefined) out.push(frame);
+    }
+    return out;
+  }
+
+  /** Live events until the returned function is called (the SSE stream). */
+  onLive(listener: (event: LiveEvent) => void): () => void {
+    this.#live.add(listener);
+    return () => this.#live.delete(listener);
+  }
+
+  get liveListeners(): number {
+    return this.#live.size;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+    this.#live.clear();
+  }
+
+  #recordFrame(message: FrameDataMessage): void {
+    const view = this.chargers.get(message.chargerId);
+    if (view !== undefined) {
+      const { data } = message;
+      const bytes = typeof data === 'string' ? data.length : data.length;
+      let text: string | undefined;
+      if (!message.isBinary && bytes <= RECENT_FRAME_MAX_BYTES) text = typeof data === 'string' ? data : data.toString('utf8');
+      view.recent[view.recentNext] = {
+        at: message.at,
+        leg: message.leg,
+        secondary: message.secondary,
+        direction: message.direction,
+        isBinary: message.isBinary,
+        bytes,
+        text,
+      };
+      view.recentNext = (view.recentNext + 1) % RECENT_FRAMES_PER_CHARGER;
+    }
+    if (this.#live.size > 0) this.#emit({ kind: 'frame', frame: message });
+  }
+
+  #emit(event: LiveEvent): void {
+    for (const listener of this.#live) listener(event);
+  }
+
+  #secondary(label: string): SecondaryView {
+    let view = this.secondaries.get(label);
+    if (view === undefined) {
+      view = { delivered: 0, dropped: new Map(), skipped: 0, commands: new Map(), errors: [] };
+      this.secondaries.set(label, view);
+    }
+    return view;
+  }
+
+  #secondaryError(label: string, chargerId: string, message: string): void {
+    const errors = this.#secondary(label).errors;
+    errors.push({ at: Date.now(), chargerId, message });
+    if (errors.length > RECENT_ERRORS_PER_SECONDARY) errors.shift();
+  }
+}
+
+export function frameKey(source: string, type: string): string {
+  return `${source}\0${type}`;
+}
+
+/**
+ * The `result` label of `handshakes_total`: 'accepted', or the refusal's error code in words. Codes of
+ * refusals added later (charger authentication, limits) get their own label without a change here.
+ */
+export function handshakeResult(outcome: 'accepted' | 'refused', code: string | undefined): string {
+  if (outcome === 'accepted') return 'accepted';
+  if (code === undefined) return 'refused';
+  return HANDSHAKE_RESULTS[code] ?? code.replace(/^OCPP_SPLITTER_ERR_/, '').toLowerCase();
+}
+
+const HANDSHAKE_RESULTS: Readonly<Record<string, string>> = {
+  OCPP_SPLITTER_ERR_PRIMARY_REFUSED: 'refused_by_primary',
+  OCPP_SPLITTER_ERR_PRIMARY_UNREACHABLE: 'primary_unreachable',
+  OCPP_SPLITTER_ERR_PRIMARY_TIMEOUT: 'primary_timeout',
+  OCPP_SPLITTER_ERR_IDENTITY_INVALID: 'invalid_id',
+  OCPP_SPLITTER_ERR_UPGRADE_INVALID: 'bad_request',
+  OCPP_SPLITTER_ERR_PROXY_CLOSED: 'shutting_down',
+  OCPP_SPLITTER_ERR_HANDSHAKE_ABORTED: 'aborted',
+  OCPP_SPLITTER_ERR_NO_COMMON_SUBPROTOCOL: 'no_common_subprotocol',
+};
+
+function dropDescription(reason: string, action: string): string {
+  switch (reason) {
+    case 'max-attempts':
+      return `${action} skipped: the secondary never answered`;
+    case 'unsendable':
+      return `${action} skipped: it cannot be prepared for this secondary`;
+    case 'queue-full':
+      return `${action} dropped: the outbox was full`;
+    default:
+      return `${action} lost: ${reason}`;
+  }
+}
