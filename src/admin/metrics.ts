@@ -7,9 +7,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { channels } from '../diagnostics/channels.js';
 import type { Proxy } from '../proxy.js';
-import { ageSeconds, totalsBy, type BacklogCache } from './backlog-cache.js';
+import { ageSeconds, totalsBy, type BacklogCache, type BacklogTotals } from './backlog-cache.js';
 import type { MetricName } from './metric-names.js';
-import type { ProxyObserver } from './observer.js';
+import { DROP_REASONS, type ProxyObserver } from './observer.js';
 
 export interface MetricsOptions {
   readonly proxy: Proxy;
@@ -95,38 +95,28 @@ export class ProxyMetrics {
         for (const secondary of proxy.secondaries()) this.set({ secondary: secondary.label }, secondary.paused ? 1 : 0);
       },
     });
-    const outboxMessages = new Gauge({
-      name: name('ocpp_splitter_outbox_messages'),
-      help: 'Messages stored for this secondary and not yet delivered, over every charger.',
-      labelNames: ['secondary'],
-      registers: [registry],
-    });
-    const outboxBytes = new Gauge({
-      name: name('ocpp_splitter_outbox_bytes'),
-      help: 'Bytes of the messages stored for this secondary and not yet delivered.',
-      labelNames: ['secondary'],
-      registers: [registry],
-    });
-    new Gauge({
-      name: name('ocpp_splitter_outbox_oldest_age_seconds'),
-      help: 'Age of the oldest message waiting for this secondary; 0 when none waits.',
-      labelNames: ['secondary'],
-      registers: [registry],
-      // One store read (cached) fills all three backlog gauges.
-      async collect() {
-        const totals = totalsBy(await backlog.get(), (row) => row.secondary);
-        this.reset();
-        outboxMessages.reset();
-        outboxBytes.reset();
-        const now = Date.now();
-        for (const secondary of secondaryLabels()) {
-          const total = totals.get(secondary);
-          this.set({ secondary }, ageSeconds(total?.oldestEnqueuedAt ?? null, now) ?? 0);
-          outboxMessages.set({ secondary }, total?.messages ?? 0);
-          outboxBytes.set({ secondary }, total?.bytes ?? 0);
-        }
-      },
-    });
+    /** One store read (cached by BacklogCache) serves all three backlog gauges of a scrape. */
+    const backlogGauge = (metric: MetricName, help: string, value: (total: BacklogTotals | undefined, now: number) => number): void => {
+      new Gauge({
+        name: metric,
+        help,
+        labelNames: ['secondary'],
+        registers: [registry],
+        async collect() {
+          const totals = totalsBy(await backlog.get(), (row) => row.secondary);
+          const now = Date.now();
+          this.reset();
+          for (const secondary of secondaryLabels()) this.set({ secondary }, value(totals.get(secondary), now));
+        },
+      });
+    };
+    backlogGauge(name('ocpp_splitter_outbox_messages'), 'Messages stored for this secondary and not yet delivered, over every charger.', (total) => total?.messages ?? 0);
+    backlogGauge(name('ocpp_splitter_outbox_bytes'), 'Bytes of the messages stored for this secondary and not yet delivered.', (total) => total?.bytes ?? 0);
+    backlogGauge(
+      name('ocpp_splitter_outbox_oldest_age_seconds'),
+      'Age of the oldest message waiting for this secondary; 0 when none waits.',
+      (total, now) => ageSeconds(total?.oldestEnqueuedAt ?? null, now) ?? 0,
+    );
     new Counter({
       name: name('ocpp_splitter_mirror_delivered_total'),
       help: 'Mirrored messages this secondary answered (or, for a SEND, that were written to it).',
@@ -145,9 +135,9 @@ export class ProxyMetrics {
       collect() {
         this.reset();
         for (const secondary of secondaryLabels()) {
+          // Every reason from the start, at 0: `increase()` cannot see the first drop of a series that did not exist.
           const dropped = observer.secondaries.get(secondary)?.dropped;
-          if (dropped === undefined || dropped.size === 0) this.inc({ secondary, reason: 'queue-full' }, 0);
-          else for (const [reason, count] of dropped) this.inc({ secondary, reason }, count);
+          for (const reason of DROP_REASONS) this.inc({ secondary, reason }, dropped?.get(reason) ?? 0);
         }
       },
     });

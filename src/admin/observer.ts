@@ -49,6 +49,8 @@ export interface SecondaryError {
 }
 
 export interface SecondaryView {
+  /** Action names seen in this secondary's commands (bounded: see commandActionLabel). */
+  readonly actions: Set<string>;
   delivered: number;
   readonly dropped: Map<string, number>;
   skipped: number;
@@ -89,6 +91,9 @@ export class ProxyObserver {
   constructor(options: ObserverOptions = {}) {
     this.#perCharger = options.perCharger ?? false;
     for (const source of SOURCES) for (const kind of KINDS) this.frames.set(frameKey(source, kind), 0);
+    // Every known result from the start: `increase()` cannot see the first refusal of a series that did not exist.
+    for (const result of Object.values(HANDSHAKE_RESULTS)) this.handshakes.set(result, 0);
+    this.handshakes.set('accepted', 0);
     this.#unsubscribe.push(
       channels.sessionStarted.subscribe((message) => {
         this.chargers.set(message.chargerId, {
@@ -153,8 +158,9 @@ export class ProxyObserver {
         this.#secondaryError(message.secondary, message.chargerId, dropDescription(message.reason, message.action));
       }),
       channels.secondaryCommand.subscribe((message) => {
-        const commands = this.#secondary(message.secondary).commands;
-        const key = `${message.action}\0${message.outcome}`;
+        const view = this.#secondary(message.secondary);
+        const key = `${commandActionLabel(view, message.action)}\0${message.outcome}`;
+        const commands = view.commands;
         commands.set(key, (commands.get(key) ?? 0) + 1);
       }),
     );
@@ -217,7 +223,7 @@ export class ProxyObserver {
   #secondary(label: string): SecondaryView {
     let view = this.secondaries.get(label);
     if (view === undefined) {
-      view = { delivered: 0, dropped: new Map(), skipped: 0, commands: new Map(), errors: [] };
+      view = { actions: new Set(), delivered: 0, dropped: new Map(DROP_REASONS.map((reason) => [reason, 0])), skipped: 0, commands: new Map(), errors: [] };
       this.secondaries.set(label, view);
     }
     return view;
@@ -228,6 +234,22 @@ export class ProxyObserver {
     errors.push({ at: Date.now(), chargerId, message });
     if (errors.length > RECENT_ERRORS_PER_SECONDARY) errors.shift();
   }
+}
+
+/** Reasons a message is dropped for a secondary (max-attempts is counted as skipped). */
+export const DROP_REASONS = ['queue-full', 'store-overloaded', 'store-failed', 'unsendable'] as const;
+/** Distinct action names per secondary in `secondary_commands_total`; later ones are 'other'. */
+export const MAX_COMMAND_ACTIONS = 48;
+
+/**
+ * The action label of a secondary's command: the action comes from the secondary's frame, so a misbehaving
+ * secondary could otherwise make any number of series (and grow this map without bound).
+ */
+function commandActionLabel(view: SecondaryView, action: string): string {
+  if (view.actions.has(action)) return action;
+  if (!/^[A-Za-z0-9]{1,64}$/.test(action) || view.actions.size >= MAX_COMMAND_ACTIONS) return 'other';
+  view.actions.add(action);
+  return action;
 }
 
 export function frameKey(source: string, type: string): string {

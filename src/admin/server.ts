@@ -44,6 +44,8 @@ export interface AdminServer {
   /** Ends the event streams and closes the listener; idempotent. */
   close(): Promise<void>;
   readonly observer: ProxyObserver;
+  /** Every API route as `GET /api/status` (openapi.test.ts checks these against the OpenAPI document). */
+  readonly endpoints: readonly string[];
 }
 
 interface RouteContext {
@@ -240,6 +242,7 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
 
   return {
     observer,
+    endpoints: routes.map((route) => `${route.method} ${route.path}`),
     address() {
       const address = server.address();
       return address !== null && typeof address === 'object' ? address : undefined;

@@ -28,7 +28,12 @@ const ARCHES = ['amd64', 'aarch64'];
 /** The add-on form's rule for a CSMS URL: the proxy's own (ws:// or wss://, a host, no #fragment). */
 const WS_URL_MATCH = 'match(^wss?://[^\\s/?#]+[^\\s#]*$)';
 /** Fixed by the add-on itself: the container port (mapped in HA's Network settings), all interfaces, /data. */
-const NOT_AN_ADDON_OPTION = ['port', 'host', 'data_dir'];
+/**
+ * Fixed by the add-on itself: the ports are Home Assistant's to map, the data directory is /data, and the admin
+ * listener is what ingress talks to (set through `environment` in config.yaml; the token comes from a file or the
+ * `admin_token` option).
+ */
+const NOT_AN_ADDON_OPTION = ['port', 'host', 'data_dir', 'admin_port', 'admin_host', 'admin_token_file', 'admin_trusted_addresses'];
 
 function entrySchema(key: 'secondary_csms'): Record<string, HaSchema>;
 function entrySchema(key: 'charger_map', parent: Record<string, HaSchema>): Record<string, HaSchema>;

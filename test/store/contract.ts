@@ -225,6 +225,23 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         expect(await store.stats(B)).toEqual({ messages: 0, bytes: 0, oldestEnqueuedAt: null });
       });
 
+      it('backlog lists every outbox that holds entries, with its stats, and no empty one', async () => {
+        const store = await openStore();
+        const fence = await lease(store);
+        expect(await store.backlog()).toEqual([]);
+        const a = [entry(1), entry(2, { pad: 50 })];
+        const seqsA = await appendAll(store, A, a);
+        await appendAll(store, B, [entry(3)]);
+        await appendAll(store, OTHER_CHARGER, [entry(4), entry(5)]);
+        await store.ack(B, (await readAll(store, B))[0]?.seq ?? 0, fence);
+        await store.ack(A, seqsA[0] ?? 0, fence);
+        const byStream = (await store.backlog()).sort((x, y) => `${x.chargerId}${x.secondaryKey}`.localeCompare(`${y.chargerId}${y.secondaryKey}`));
+        expect(byStream).toEqual([
+          { ...A, messages: 1, bytes: Buffer.byteLength(a[1]!.frame), oldestEnqueuedAt: T0 + 2 },
+          { ...OTHER_CHARGER, messages: 2, bytes: Buffer.byteLength(entry(4).frame) + Buffer.byteLength(entry(5).frame), oldestEnqueuedAt: T0 + 4 },
+        ]);
+      });
+
       it('refuses bad arguments with a RangeError and stores nothing', async () => {
         const store = await openStore();
         await expect(store.append(A, entry(1), { maxMessages: 0, maxBytes: 100 })).rejects.toThrow(RangeError);
