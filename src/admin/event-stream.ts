@@ -4,8 +4,33 @@
  * (counted, and told with a `dropped` event) rather than making the proxy buffer them.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { LiveEvent, ProxyObserver } from './observer.js';
+import type { LiveEvent } from './observer.js';
 import { frameJson } from './status.js';
+
+/** One event of the stream, rendered: its SSE name and JSON data. */
+export interface StreamEvent {
+  readonly event: 'frame' | 'session' | 'link';
+  readonly data: object;
+}
+
+/** Where live events come from: the local observer, or (with workers) every worker. */
+export type LiveSource = (filter: StreamFilter, listener: (event: StreamEvent) => void) => () => void;
+
+/** The stream's rendering of an observer's event, or undefined when `filter` leaves it out. */
+export function renderLiveEvent(event: LiveEvent, filter: StreamFilter): StreamEvent | undefined {
+  if (filter.charger !== undefined && chargerOf(event) !== filter.charger) return undefined;
+  switch (event.kind) {
+    case 'frame': {
+      const { frame } = event;
+      if (filter.leg !== undefined && filter.leg !== (frame.leg === 'secondary' ? frame.secondary : frame.leg)) return undefined;
+      return { event: 'frame', data: frameJson(frame.chargerId, { ...frame, secondary: frame.secondary }) };
+    }
+    case 'session':
+      return { event: 'session', data: { type: event.type, charger: event.chargerId, protocol: event.protocol } };
+    case 'link':
+      return { event: 'link', data: { charger: event.chargerId, secondary: event.secondary, state: event.state, reason: event.reason ?? null } };
+  }
+}
 
 export const MAX_STREAMS = 16;
 /** Bytes written but not yet sent to one client above which its events are dropped. */
@@ -20,11 +45,11 @@ export interface StreamFilter {
 }
 
 export class EventStreams {
-  readonly #observer: ProxyObserver;
+  readonly #source: LiveSource;
   readonly #open = new Set<() => void>();
 
-  constructor(observer: ProxyObserver) {
-    this.#observer = observer;
+  constructor(source: LiveSource) {
+    this.#source = source;
   }
 
   get size(): number {
@@ -54,24 +79,7 @@ export class EventStreams {
       }
       response.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     };
-    const listener = (event: LiveEvent): void => {
-      if (filter.charger !== undefined && chargerOf(event) !== filter.charger) return;
-      switch (event.kind) {
-        case 'frame': {
-          const { frame } = event;
-          if (filter.leg !== undefined && filter.leg !== (frame.leg === 'secondary' ? frame.secondary : frame.leg)) return;
-          send('frame', frameJson(frame.chargerId, { ...frame, secondary: frame.secondary }));
-          return;
-        }
-        case 'session':
-          send('session', { type: event.type, charger: event.chargerId, protocol: event.protocol });
-          return;
-        case 'link':
-          send('link', { charger: event.chargerId, secondary: event.secondary, state: event.state, reason: event.reason ?? null });
-          return;
-      }
-    };
-    const unsubscribe = this.#observer.onLive(listener);
+    const unsubscribe = this.#source(filter, (event) => send(event.event, event.data));
     const keepalive = setInterval(() => response.write(': keepalive\n\n'), KEEPALIVE_MS).unref();
     const end = (): void => {
       if (!this.#open.delete(end)) return;

@@ -21,29 +21,27 @@ import type { Config } from '../config/schema.js';
 import { isLoopbackHost } from '../config/load.js';
 import type { Logger } from '../logging/logger.js';
 import type { Proxy } from '../proxy.js';
-import { BacklogCache } from './backlog-cache.js';
-import { ProxyMetrics } from './metrics.js';
-import { ProxyObserver } from './observer.js';
+import { LocalBackend, type AdminBackend } from './backend.js';
 import { openApiDocument } from './openapi.js';
 import { EventStreams } from './event-stream.js';
-import { chargerDetail, chargerList, secondaryList, statusDocument, type StatusSources } from './status.js';
 
 export interface AdminServerOptions {
-  readonly proxy: Proxy;
+  /** This process's proxy (served by a LocalBackend)… */
+  readonly proxy?: Proxy;
+  /** …or any other backend (the cluster primary's, which asks its workers). */
+  readonly backend?: AdminBackend;
   readonly config: Readonly<Config>;
   readonly log: Logger;
   /** Where the built dashboard is (index.html, app.js, app.css); by default dist/dashboard. */
   readonly dashboardDir?: string;
-  /** An observer already subscribed (it must exist before the first charger connects); made here otherwise. */
-  readonly observer?: ProxyObserver;
 }
 
 export interface AdminServer {
   listen(): Promise<AddressInfo>;
   address(): AddressInfo | undefined;
-  /** Ends the event streams and closes the listener; idempotent. */
+  /** Ends the event streams and closes the listener (and the backend); idempotent. */
   close(): Promise<void>;
-  readonly observer: ProxyObserver;
+  readonly backend: AdminBackend;
   /** Every API route as `GET /api/status` (openapi.test.ts checks these against the OpenAPI document). */
   readonly endpoints: readonly string[];
 }
@@ -88,12 +86,9 @@ export function defaultDashboardDir(): string {
 }
 
 export function createAdminServer(options: AdminServerOptions): AdminServer {
-  const { proxy, config, log } = options;
-  const observer = options.observer ?? new ProxyObserver({ perCharger: config.metrics_per_charger });
-  const backlog = new BacklogCache(() => proxy.backlog());
-  const metrics = new ProxyMetrics({ proxy, observer, backlog, perCharger: config.metrics_per_charger });
-  const sources: StatusSources = { proxy, observer, backlog, config };
-  const streams = new EventStreams(observer);
+  const { config, log } = options;
+  const backend = backendOf(options);
+  const streams = new EventStreams((filter, listener) => backend.live(filter, listener));
   const dashboard = loadDashboard(options.dashboardDir ?? defaultDashboardDir());
   const tokenDigest = config.admin_token === undefined ? undefined : digest(config.admin_token);
   const trusted = new Set(config.admin_trusted_addresses.map(normalizeAddress));
@@ -104,19 +99,19 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
       method: 'GET',
       path: '/metrics',
       handle: async ({ response }) => {
-        const { contentType, body } = await metrics.scrape();
+        const { contentType, body } = await backend.metrics();
         response.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': contentType, 'Cache-Control': 'no-store' });
         response.end(body);
       },
     },
-    { method: 'GET', path: '/api/status', handle: async ({ response }) => sendJson(response, 200, await statusDocument(sources)) },
-    { method: 'GET', path: '/api/chargers', handle: async ({ response }) => sendJson(response, 200, await chargerList(sources)) },
+    { method: 'GET', path: '/api/status', handle: async ({ response }) => sendJson(response, 200, await backend.status()) },
+    { method: 'GET', path: '/api/chargers', handle: async ({ response }) => sendJson(response, 200, await backend.chargers()) },
     {
       method: 'GET',
       path: '/api/chargers/{id}',
       handle: async ({ response, params }) => {
         const id = params[0] ?? '';
-        const detail = await chargerDetail(sources, id);
+        const detail = await backend.charger(id);
         if (detail === undefined) sendError(response, 404, `charger ${JSON.stringify(id)} is not connected`);
         else sendJson(response, 200, detail);
       },
@@ -124,13 +119,13 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
     {
       method: 'POST',
       path: '/api/chargers/{id}/disconnect',
-      handle: ({ response, params }) => {
+      handle: async ({ response, params }) => {
         const id = params[0] ?? '';
-        if (!proxy.disconnect(id)) sendError(response, 404, `charger ${JSON.stringify(id)} is not connected`);
+        if (!(await backend.disconnect(id))) sendError(response, 404, `charger ${JSON.stringify(id)} is not connected`);
         else sendJson(response, 202, { id, disconnected: true });
       },
     },
-    { method: 'GET', path: '/api/secondaries', handle: async ({ response }) => sendJson(response, 200, await secondaryList(sources)) },
+    { method: 'GET', path: '/api/secondaries', handle: async ({ response }) => sendJson(response, 200, await backend.secondaries()) },
     { method: 'POST', path: '/api/secondaries/{name}/pause', handle: ({ response, params }) => pauseSecondary(response, params[0] ?? '', true) },
     { method: 'POST', path: '/api/secondaries/{name}/resume', handle: ({ response, params }) => pauseSecondary(response, params[0] ?? '', false) },
     {
@@ -145,8 +140,8 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
   ];
   const matchers = routes.map((route) => ({ route, pattern: pathPattern(route.path) }));
 
-  function pauseSecondary(response: ServerResponse, name: string, paused: boolean): void {
-    if (!proxy.setSecondaryPaused(name, paused)) {
+  async function pauseSecondary(response: ServerResponse, name: string, paused: boolean): Promise<void> {
+    if (!(await backend.setPaused(name, paused))) {
       sendError(response, 404, `no secondary is named ${JSON.stringify(name)}`);
       return;
     }
@@ -241,7 +236,7 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
   }
 
   return {
-    observer,
+    backend,
     endpoints: routes.map((route) => `${route.method} ${route.path}`),
     address() {
       const address = server.address();
@@ -261,8 +256,7 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
     close() {
       closing ??= (async () => {
         streams.close();
-        metrics.close();
-        if (options.observer === undefined) observer.close();
+        backend.close();
         await new Promise<void>((resolve) => {
           if (!server.listening) resolve();
           else server.close(() => resolve());
@@ -272,6 +266,12 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
       return closing;
     },
   };
+}
+
+function backendOf(options: AdminServerOptions): AdminBackend {
+  if (options.backend !== undefined) return options.backend;
+  if (options.proxy === undefined) throw new TypeError('createAdminServer needs a proxy or a backend');
+  return new LocalBackend({ proxy: options.proxy, config: options.config });
 }
 
 function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -54,7 +54,48 @@ export interface FrameJson {
   readonly body: string;
 }
 
-export async function statusDocument(sources: StatusSources): Promise<Record<string, unknown>> {
+export interface StatusJson {
+  readonly version: string;
+  readonly uptime_s: number;
+  readonly started_at: string;
+  readonly store: { readonly engine: string } | null;
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly counts: {
+    readonly chargers: number;
+    readonly pending_handshakes: number;
+    readonly secondaries: number;
+    readonly secondaries_paused: number;
+    readonly links_connected: number;
+    readonly outbox_messages: number;
+    readonly outbox_bytes: number;
+  };
+  readonly frames_total: Readonly<Record<string, number>>;
+  readonly handshakes: Readonly<Record<string, number>>;
+}
+
+export interface SecondaryErrorJson {
+  readonly at: string;
+  readonly charger: string;
+  readonly message: string;
+}
+
+export interface SecondaryJson {
+  readonly name: string;
+  readonly url: string;
+  readonly paused: boolean;
+  readonly links_connected: number;
+  readonly outbox_messages: number;
+  readonly outbox_bytes: number;
+  readonly oldest_age_s: number | null;
+  readonly delivered_total: number;
+  readonly dropped_total: number;
+  readonly last_error: SecondaryErrorJson | null;
+  readonly recent_errors: readonly SecondaryErrorJson[];
+}
+
+export type ChargerDetailJson = ChargerStatus & { readonly recent_frames: FrameJson[] };
+
+export async function statusDocument(sources: StatusSources): Promise<StatusJson> {
   const { proxy, observer, config } = sources;
   const secondaries = proxy.secondaries();
   const totals = totalsBy(await sources.backlog.get(), () => 'all').get('all');
@@ -103,14 +144,14 @@ export async function chargerList(sources: StatusSources): Promise<ChargerStatus
     .sort((a, b) => a.id.localeCompare(b.id));
 }
 
-export async function chargerDetail(sources: StatusSources, chargerId: string): Promise<(ChargerStatus & { recent_frames: FrameJson[] }) | undefined> {
+export async function chargerDetail(sources: StatusSources, chargerId: string): Promise<ChargerDetailJson | undefined> {
   const session = sources.proxy.sessions.get(chargerId);
   if (session === undefined) return undefined;
   const status = chargerStatus(sources, session, await chargerBacklog(sources));
   return { ...status, recent_frames: sources.observer.recentFrames(chargerId).map((frame) => recentFrameJson(chargerId, frame)) };
 }
 
-export async function secondaryList(sources: StatusSources): Promise<Record<string, unknown>[]> {
+export async function secondaryList(sources: StatusSources): Promise<SecondaryJson[]> {
   const { proxy, observer } = sources;
   const totals = totalsBy(await sources.backlog.get(), (row) => row.secondary);
   const now = Date.now();
