@@ -20,6 +20,9 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json README.md CHANGELOG.md LICENSE ./
 COPY config.schema.json config.example.json config.example.yaml ./
 COPY src ./src
+# The dashboard's sources and its bundler script: `npm run build` (prepack) bundles them into dist/dashboard/.
+COPY dashboard ./dashboard
+COPY scripts/build-dashboard.js ./scripts/
 # prepack builds dist/; the tarball holds what `files` in package.json lists.
 RUN npm pack --pack-destination /tmp \
  && mv /tmp/ocpp-splitter-*.tgz /tmp/ocpp-splitter.tgz

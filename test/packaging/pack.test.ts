@@ -101,8 +101,11 @@ describe('npm pack', () => {
       'package.json',
     ]);
     const dist = packedFiles.filter((path) => path.startsWith('dist/'));
-    expect(dist.filter((path) => !/\.(js|d\.ts)$/.test(path))).toEqual([]);
-    expect(dist.filter((path) => /test|spec|bench/i.test(path))).toEqual([]);
+    // The dashboard's built assets ship beside the code; nothing else that is not JavaScript or its types.
+    const dashboard = ['dist/dashboard/app.css', 'dist/dashboard/app.js', 'dist/dashboard/index.html'];
+    expect(dist).toEqual(expect.arrayContaining(dashboard));
+    expect(dist.filter((path) => !/\.(js|d\.ts)$/.test(path) && !dashboard.includes(path))).toEqual([]);
+    expect(dist.filter((path) => /\.(test|spec)\.|(^|\/)(test|tests|bench)\//i.test(path))).toEqual([]);
     // Every module of src/ is there, compiled, with its types.
     const sources = allFiles(join(rootPath, 'src'))
       .filter((path) => path.endsWith('.ts'))
