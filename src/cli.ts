@@ -13,6 +13,9 @@ import { resolveConfig } from './config/load.js';
 import { ConfigError, ErrorCode } from './errors.js';
 import { createLogger, taggedLogger } from './logging/logger.js';
 import { createAdminServer, type AdminServer } from './admin/server.js';
+import { LocalBackend } from './admin/backend.js';
+import { ClusterBackend } from './admin/cluster-backend.js';
+import { serveAdminToPrimary, type AdminWorkerLink } from './admin/cluster-worker.js';
 import type { Config } from './config/schema.js';
 import { createProxy, type Proxy } from './proxy.js';
 import type { Logger } from './logging/logger.js';
@@ -76,12 +79,26 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
       needsStore: config.secondary_csms.length > 0,
     });
     if (problem !== undefined) return startupFailed(problem);
-    return superviseUntilStopped(workers, log);
+    // Opened before any worker is forked: if it cannot be, there is nothing to stop.
+    const clusterAdmin = clusterAdminFor(config, rootLog);
+    if (clusterAdmin !== undefined) {
+      try {
+        await clusterAdmin.server.listen();
+      } catch (error) {
+        await clusterAdmin.server.close();
+        return startupFailed(explainAdminListenFailure(error, { port: config.admin_port, host: config.admin_host }));
+      }
+    }
+    const code = await superviseUntilStopped(workers, log, clusterAdmin?.backend);
+    await clusterAdmin?.server.close();
+    return code;
   }
 
   const proxy = createProxy(config, { logger: rootLog, coordinator: inWorker ? new IpcCoordinator() : undefined });
   // Before the proxy listens: the admin listener's observer must see the first charger arrive.
-  const admin = adminFor(config, proxy, rootLog, log, inWorker);
+  const admin = inWorker ? undefined : adminFor(config, proxy, rootLog);
+  // A worker answers the primary's admin listener instead; in the same tick as listen() below (see serveAdminToPrimary).
+  const workerAdmin = inWorker ? workerAdminFor(config, proxy, rootLog) : undefined;
   // Handlers go in before listening: a signal during start-up must also stop cleanly.
   const stopped = new Promise<number>((resolve) => {
     let stopping = false;
@@ -133,6 +150,7 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     address = await proxy.listen();
   } catch (error) {
     await admin?.close();
+    workerAdmin?.close();
     return startupFailed(explainStartupFailure(error, { port: config.port, host: config.host, dataDir: config.data_dir }));
   }
   if (admin !== undefined) {
@@ -148,21 +166,32 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const listenFile = publishListenAddress(env, address, log);
   const code = await stopped;
   await admin?.close();
+  workerAdmin?.close();
   withdrawListenAddress(listenFile, log);
   return code;
 }
 
-/**
- * The admin listener (dashboard, status API, metrics), unless admin_port is 0. With several workers each holds
- * only its own chargers, so none of them opens it: one port cannot show a partial view as the whole.
- */
-function adminFor(config: Config, proxy: Proxy, rootLog: Logger, log: Logger, inWorker: boolean): AdminServer | undefined {
+/** The admin listener (dashboard, status API, metrics) of a single process, unless admin_port is 0. */
+function adminFor(config: Config, proxy: Proxy, rootLog: Logger): AdminServer | undefined {
   if (config.admin_port === 0) return undefined;
-  if (inWorker) {
-    if (cluster.worker?.id === 1) log.warn({ admin_port: config.admin_port }, 'the admin listener is not available with workers > 1 yet: set workers to 1 to use the dashboard, the status API and /metrics');
-    return undefined;
-  }
   return createAdminServer({ proxy, config, log: taggedLogger(rootLog, 'admin') });
+}
+
+/**
+ * With several workers, the primary opens the one admin listener and asks every worker (each holds only its own
+ * chargers); the workers open no port.
+ */
+function clusterAdminFor(config: Config, rootLog: Logger): { server: AdminServer; backend: ClusterBackend } | undefined {
+  if (config.admin_port === 0) return undefined;
+  const log = taggedLogger(rootLog, 'admin');
+  const backend = new ClusterBackend({ config, log });
+  return { server: createAdminServer({ backend, config, log }), backend };
+}
+
+/** A worker's answers to the primary's admin listener, unless admin_port is 0 (then the primary asks nothing). */
+function workerAdminFor(config: Config, proxy: Proxy, rootLog: Logger): AdminWorkerLink | undefined {
+  if (config.admin_port === 0) return undefined;
+  return serveAdminToPrimary(new LocalBackend({ proxy, config }), { log: taggedLogger(rootLog, 'admin') });
 }
 
 /** One line on stderr, the cause and the fix; no stack: the operator has something to change, not a bug to report. */
@@ -172,8 +201,8 @@ function startupFailed(failure: { message: string; exitCode: number }): number {
 }
 
 /** The cluster primary: runs the workers until SIGTERM/SIGINT, then stops them all. */
-function superviseUntilStopped(workers: number, log: ReturnType<typeof taggedLogger>): Promise<number> {
-  const supervisor = superviseWorkers(workers, log);
+function superviseUntilStopped(workers: number, log: ReturnType<typeof taggedLogger>, admin: ClusterBackend | undefined): Promise<number> {
+  const supervisor = superviseWorkers(workers, log, { admin });
   const stop = (signal: NodeJS.Signals): void => {
     log.info({ signal }, 'stopping all workers');
     setTimeout(() => {

@@ -22,6 +22,12 @@ export interface MetricsOptions {
 /** Seconds: OCPP calls are answered in milliseconds to seconds; a CSMS taking 30 s is the timeout's business. */
 const CALL_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const COMMIT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5];
+/**
+ * How the cluster primary merges a gauge every worker reads from the state they share (the store's backlog,
+ * the operator's pause): each worker reports the whole, so summing would count it once per worker. The
+ * workers read it at slightly different moments; the largest is the one to alert on.
+ */
+const SAME_IN_EVERY_WORKER = 'max';
 
 export class ProxyMetrics {
   readonly registry = new Registry();
@@ -90,6 +96,7 @@ export class ProxyMetrics {
       help: '1 while the operator has paused this secondary (its messages are kept, not delivered).',
       labelNames: ['secondary'],
       registers: [registry],
+      aggregator: SAME_IN_EVERY_WORKER,
       collect() {
         this.reset();
         for (const secondary of proxy.secondaries()) this.set({ secondary: secondary.label }, secondary.paused ? 1 : 0);
@@ -102,6 +109,7 @@ export class ProxyMetrics {
         help,
         labelNames: ['secondary'],
         registers: [registry],
+        aggregator: SAME_IN_EVERY_WORKER,
         async collect() {
           const totals = totalsBy(await backlog.get(), (row) => row.secondary);
           const now = Date.now();

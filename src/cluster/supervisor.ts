@@ -1,13 +1,32 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from '../logging/logger.js';
 import { SessionDirectory } from './directory.js';
-import { isWorkerMessage, type PrimaryToWorker } from './messages.js';
+import { isAdminWorkerMessage, isWorkerMessage, type AdminWorkerMessage, type PrimaryToWorker } from './messages.js';
 
 /** A crashed worker is replaced after this pause (not at once: a crash loop must not spin). */
 const RESPAWN_DELAY_MS = 1_000;
 /** A worker that could not start for a reason the operator must fix (port, data directory): the cluster exits with it too. */
 const EXIT_CONFIG = 78;
 const EXIT_FAILURE = 1;
+
+/** A worker as the primary's other parts see it. */
+export interface WorkerPort {
+  readonly id: number;
+  /** False when the message could not be sent: the worker is gone or going. */
+  send(message: PrimaryToWorker): boolean;
+}
+
+/** Who handles the workers' admin messages: the cluster primary's admin backend (admin/cluster-backend.ts). */
+export interface WorkerAdminHandler {
+  received(worker: WorkerPort, message: AdminWorkerMessage): void;
+  /** The worker exited: it answers nothing more. */
+  workerGone(workerId: number): void;
+}
+
+export interface SupervisorOptions {
+  /** Receives the workers' admin messages; without it they are ignored (no admin listener). */
+  readonly admin?: WorkerAdminHandler;
+}
 
 export interface Supervisor {
   /** Settles with the exit code the primary should use: 1 when workers could not start, 78 when one exited with 78. */
@@ -21,7 +40,7 @@ export interface Supervisor {
  * line, keeps the directory of which worker serves which charger, replaces
  * crashed workers, and stops them all on request. It serves no charger itself.
  */
-export function superviseWorkers(count: number, log: Logger): Supervisor {
+export function superviseWorkers(count: number, log: Logger, options: SupervisorOptions = {}): Supervisor {
   let stopping = false;
   /** Set when a worker could not start: the whole cluster then exits with this. */
   let failedWith: number | undefined;
@@ -32,6 +51,17 @@ export function superviseWorkers(count: number, log: Logger): Supervisor {
     const worker = cluster.workers?.[workerId];
     if (worker?.isConnected() === true) worker.send(message);
   };
+  const portOf = (worker: Worker): WorkerPort => ({
+    id: worker.id,
+    send(message) {
+      if (!worker.isConnected()) return false;
+      // With a callback, a channel that closes meanwhile reports here instead of as an unhandled 'error' event.
+      worker.send(message, (error: Error | null) => {
+        if (error !== null) log.debug({ worker: worker.id, err: error }, 'could not send to a worker');
+      });
+      return true;
+    },
+  });
   const directory = new SessionDirectory(send, (identity, workerId) =>
     log.warn({ charge_point: identity, worker: workerId }, 'a worker did not release a charger in time; the new connection goes ahead'),
   );
@@ -45,7 +75,9 @@ export function superviseWorkers(count: number, log: Logger): Supervisor {
   });
   cluster.on('message', (worker: Worker, message: unknown) => {
     if (!isWorkerMessage(message)) return;
-    if (message.ocppSplitter === 'claim') {
+    if (isAdminWorkerMessage(message)) {
+      options.admin?.received(portOf(worker), message);
+    } else if (message.ocppSplitter === 'claim') {
       const { requestId, identity } = message;
       void directory.claim(identity, worker.id).then(() => send(worker.id, { ocppSplitter: 'granted', requestId }));
     } else if (message.ocppSplitter === 'ended') {
@@ -56,6 +88,7 @@ export function superviseWorkers(count: number, log: Logger): Supervisor {
   });
   cluster.on('exit', (worker, code, signal) => {
     directory.workerGone(worker.id);
+    options.admin?.workerGone(worker.id);
     const remaining = Object.keys(cluster.workers ?? {}).length;
     if (stopping) {
       if (remaining === 0) resolveDone(failedWith ?? 0);

@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLI, runCli, runProcess, type RunningCli } from '../support/cli.js';
+import { CLI, NO_ADMIN, runCli, runProcess, type RunningCli } from '../support/cli.js';
 import { closeAll, connectRawCharger, startRawCsms, temporaryDirectory } from '../support/harness.js';
 
 afterEach(closeAll);
@@ -121,7 +121,7 @@ const canRunUnprivileged =
   spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(CLI)}, require('fs').constants.R_OK)`], UNPRIVILEGED).status === 0;
 
 function runUnprivileged(args: string[], env: Record<string, string>): RunningCli {
-  return runProcess(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, ...(isRoot ? UNPRIVILEGED : {}) });
+  return runProcess(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...NO_ADMIN, ...env }, ...(isRoot ? UNPRIVILEGED : {}) });
 }
 
 describe('ocpp-splitter start-up failures: one line on stderr with the cause and the fix, exit 78', () => {

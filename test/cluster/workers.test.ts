@@ -30,7 +30,7 @@ async function startCluster(env: Record<string, string>, config: Record<string, 
   const configFile = join(dir, 'config.json');
   writeFileSync(configFile, JSON.stringify({ secondary_reconnect_delay_ms: 100, secondary_reconnect_max_delay_ms: 200, ...config }));
   const args = [CLI, '--config', configFile, '--workers', '2', '--host', '127.0.0.1'];
-  const cluster = runProcess(process.execPath, args, { env: { PATH: process.env.PATH ?? '', PORT: '0', DATA_DIR: join(dir, 'data'), ...env }, group });
+  const cluster = runProcess(process.execPath, args, { env: { PATH: process.env.PATH ?? '', PORT: '0', ADMIN_PORT: '0', DATA_DIR: join(dir, 'data'), ...env }, group });
   const listening = await cluster.waitForLine('proxy listening');
   await cluster.waitForLine('all workers listening');
   return Object.assign(cluster, { port: Number(listening.port) });
