@@ -145,6 +145,17 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     }
   });
 
+  // The admin listener first: if its port is taken, the start fails before any charger could connect. (In a
+  // worker there is none, and nothing is awaited here: see serveAdminToPrimary.)
+  if (admin !== undefined) {
+    try {
+      await admin.listen();
+    } catch (error) {
+      await admin.close();
+      await proxy.close();
+      return startupFailed(explainAdminListenFailure(error, { port: config.admin_port, host: config.admin_host }));
+    }
+  }
   let address;
   try {
     address = await proxy.listen();
@@ -152,15 +163,6 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     await admin?.close();
     workerAdmin?.close();
     return startupFailed(explainStartupFailure(error, { port: config.port, host: config.host, dataDir: config.data_dir }));
-  }
-  if (admin !== undefined) {
-    try {
-      await admin.listen();
-    } catch (error) {
-      await proxy.close();
-      await admin.close();
-      return startupFailed(explainAdminListenFailure(error, { port: config.admin_port, host: config.admin_host }));
-    }
   }
   // For the container HEALTHCHECK: the port really bound, whichever way it was configured.
   const listenFile = publishListenAddress(env, address, log);
@@ -191,7 +193,8 @@ function clusterAdminFor(config: Config, rootLog: Logger): { server: AdminServer
 /** A worker's answers to the primary's admin listener, unless admin_port is 0 (then the primary asks nothing). */
 function workerAdminFor(config: Config, proxy: Proxy, rootLog: Logger): AdminWorkerLink | undefined {
   if (config.admin_port === 0) return undefined;
-  return serveAdminToPrimary(new LocalBackend({ proxy, config }), { log: taggedLogger(rootLog, 'admin') });
+  const log = taggedLogger(rootLog, 'admin');
+  return serveAdminToPrimary(new LocalBackend({ proxy, config, log }), { log });
 }
 
 /** One line on stderr, the cause and the fix; no stack: the operator has something to change, not a bug to report. */

@@ -4,6 +4,7 @@
  * (cluster-backend.ts) asks every worker and merges their answers. The HTTP side (server.ts) knows only this.
  */
 import type { Config } from '../config/schema.js';
+import type { Logger } from '../logging/logger.js';
 import type { Proxy } from '../proxy.js';
 import { BacklogCache } from './backlog-cache.js';
 import { renderLiveEvent, type StreamEvent, type StreamFilter } from './event-stream.js';
@@ -47,7 +48,12 @@ export interface LocalBackendOptions {
   readonly config: Readonly<Config>;
   /** Subscribed before the proxy's first charger: made by the caller when it must exist early. */
   readonly observer?: ProxyObserver;
+  /** Where a failing backlog read is said (at most once a minute). */
+  readonly log?: Logger;
 }
+
+/** While the store's backlog cannot be read, one warning a minute. */
+const BACKLOG_ERROR_REMINDER_MS = 60_000;
 
 export class LocalBackend implements AdminBackend {
   readonly observer: ProxyObserver;
@@ -61,7 +67,14 @@ export class LocalBackend implements AdminBackend {
     this.#proxy = proxy;
     this.#ownsObserver = options.observer === undefined;
     this.observer = options.observer ?? new ProxyObserver({ perCharger: config.metrics_per_charger });
-    const backlog = new BacklogCache(() => proxy.backlog());
+    let warnedAt = Number.NEGATIVE_INFINITY;
+    const backlog = new BacklogCache(() => proxy.backlog(), {
+      onError: (error) => {
+        if (performance.now() - warnedAt < BACKLOG_ERROR_REMINDER_MS) return;
+        warnedAt = performance.now();
+        options.log?.warn({ err: error }, 'the store\'s backlog cannot be read: the status API and metrics show the last value read');
+      },
+    });
     this.#metrics = new ProxyMetrics({ proxy, observer: this.observer, backlog, perCharger: config.metrics_per_charger });
     this.#sources = { proxy, observer: this.observer, backlog, config };
   }

@@ -1,12 +1,11 @@
 /**
  * A frame as the dashboard's inspector and the SSE stream show it: its head (type, message id, action)
- * and its text, redacted by the same rule as the logs (logging/describe-frame.ts) — and more strictly,
- * because an operator's browser is one more place for a secret to leak from: a frame that names a
+ * and its text, redacted by the one rule the logs use too (logging/credentials.ts): a frame that names a
  * credential anywhere, or a credential-carrying action whatever its shape (an invalid message id
  * included), is shown without its body.
  */
 import { classifyFrame, type FrameKind } from '../routing/route-frame.js';
-import { isSensitiveAction } from '../logging/describe-frame.js';
+import { mayCarryCredentials } from '../logging/credentials.js';
 
 export interface InspectedFrame {
   readonly message_type: number | null;
@@ -20,13 +19,6 @@ export interface InspectedFrame {
 
 export const REDACTED_FRAME = '[body not shown: may carry credentials]';
 
-/**
- * Names that, found anywhere in a frame, withhold its body: the sensitive actions themselves (for a frame
- * whose head cannot be read, e.g. an invalid message id) and the keys that hold secrets in answers and
- * variables (1.6 AuthorizationKey, 2.0.1 BasicAuthPassword, network profile passwords, private keys).
- */
-const CREDENTIAL_MARKERS = /AuthorizationKey|BasicAuthPassword|password|privateKey|PRIVATE KEY|"ChangeConfiguration"|"SetVariables"|"SetNetworkProfile"|"CertificateSigned"|"InstallCertificate"|"UpdateFirmware"|"SignedUpdateFirmware"|"PublishFirmware"|"GetDiagnostics"|"GetLog"/i;
-
 const ELLIPSIS = '…';
 
 export function inspectFrame(data: Buffer | string, isBinary: boolean, maxBodyChars: number): InspectedFrame {
@@ -34,7 +26,7 @@ export function inspectFrame(data: Buffer | string, isBinary: boolean, maxBodyCh
   if (isBinary) return { message_type: null, type: 'invalid', message_id: null, action: null, bytes, body: `[binary frame, ${bytes} bytes]` };
   const { kind, head } = classifyFrame(data, false);
   const text = typeof data === 'string' ? data : data.toString('utf8');
-  const sensitive = (head?.action !== undefined && isSensitiveAction(head.action)) || CREDENTIAL_MARKERS.test(text);
+  const sensitive = mayCarryCredentials(text, head?.action);
   return {
     message_type: head?.type ?? null,
     type: kind,

@@ -5,12 +5,15 @@
  * metrics (metrics.ts) and the status API (api.ts) read them when asked.
  */
 import { channels, type FrameDataMessage, type LinkStateName } from '../diagnostics/channels.js';
-import type { FrameKind, RouteSource } from '../routing/route-frame.js';
+import { classifyFrame, type FrameKind, type RouteSource } from '../routing/route-frame.js';
 
 /** Frames kept per charger for `GET /api/chargers/{id}`: enough to see what just happened. */
-export const RECENT_FRAMES_PER_CHARGER = 20;
-/** A frame longer than this keeps only its size in the recent list (the live stream shows it whole). */
-export const RECENT_FRAME_MAX_BYTES = 16 * 1024;
+export const RECENT_FRAMES_PER_CHARGER = 16;
+/**
+ * A frame longer than this keeps only its head (type, id, action) and size in the recent list; the live stream
+ * shows it whole. Bounds what the list holds per charger to 32 KiB, whoever connects and whatever they send.
+ */
+export const RECENT_FRAME_MAX_BYTES = 2 * 1024;
 /** Errors kept per secondary for the status API and the dashboard. */
 export const RECENT_ERRORS_PER_SECONDARY = 10;
 
@@ -22,8 +25,9 @@ export interface RecentFrame {
   readonly direction: 'in' | 'out';
   readonly isBinary: boolean;
   readonly bytes: number;
-  /** Undefined when the frame was larger than RECENT_FRAME_MAX_BYTES. */
+  /** Undefined when the frame was larger than RECENT_FRAME_MAX_BYTES (then `head` says what it was). */
   readonly text: string | undefined;
+  readonly head: { readonly kind: FrameKind; readonly type: number | null; readonly id: string | null; readonly action: string | null } | undefined;
 }
 
 export interface ChargerView {
@@ -199,9 +203,16 @@ export class ProxyObserver {
     const view = this.chargers.get(message.chargerId);
     if (view !== undefined) {
       const { data } = message;
-      const bytes = typeof data === 'string' ? data.length : data.length;
+      const bytes = typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.length;
       let text: string | undefined;
-      if (!message.isBinary && bytes <= RECENT_FRAME_MAX_BYTES) text = typeof data === 'string' ? data : data.toString('utf8');
+      let head: RecentFrame['head'];
+      if (!message.isBinary && bytes <= RECENT_FRAME_MAX_BYTES) {
+        text = typeof data === 'string' ? data : data.toString('utf8');
+      } else if (!message.isBinary) {
+        // Only the head is scanned: the body of a large frame is neither copied nor kept.
+        const classified = classifyFrame(data, false);
+        head = { kind: classified.kind, type: classified.head?.type ?? null, id: classified.head?.id ?? null, action: classified.head?.action ?? null };
+      }
       view.recent[view.recentNext] = {
         at: message.at,
         leg: message.leg,
@@ -210,6 +221,7 @@ export class ProxyObserver {
         isBinary: message.isBinary,
         bytes,
         text,
+        head,
       };
       view.recentNext = (view.recentNext + 1) % RECENT_FRAMES_PER_CHARGER;
     }
@@ -275,6 +287,11 @@ const HANDSHAKE_RESULTS: Readonly<Record<string, string>> = {
   OCPP_SPLITTER_ERR_PROXY_CLOSED: 'shutting_down',
   OCPP_SPLITTER_ERR_HANDSHAKE_ABORTED: 'aborted',
   OCPP_SPLITTER_ERR_NO_COMMON_SUBPROTOCOL: 'no_common_subprotocol',
+  OCPP_SPLITTER_ERR_TOO_MANY_CONNECTIONS: 'too_many_connections',
+  OCPP_SPLITTER_ERR_TOO_MANY_FROM_ADDRESS: 'too_many_from_address',
+  OCPP_SPLITTER_ERR_TOO_MANY_PENDING: 'too_many_pending',
+  OCPP_SPLITTER_ERR_PENDING_BYTES_BUDGET: 'pending_bytes_budget',
+  OCPP_SPLITTER_ERR_HANDSHAKE_TIMEOUT: 'handshake_timeout',
 };
 
 function dropDescription(reason: string, action: string): string {

@@ -20,7 +20,15 @@ const schemas = {
       version: string,
       uptime_s: count,
       started_at: dateTime,
-      store: nullable({ type: 'object', required: ['engine'], properties: { engine: string } }),
+      store: nullable({
+        type: 'object',
+        required: ['engine', 'backlog_read_at', 'backlog_error'],
+        properties: {
+          engine: string,
+          backlog_read_at: { ...nullable(dateTime), description: 'When the outbox counts were read from the store (cached a few seconds).' },
+          backlog_error: { ...nullable(string), description: 'Why the last read failed; the counts are then those of backlog_read_at.' },
+        },
+      }),
       config: {
         type: 'object',
         description: 'The configuration that matters for operating the proxy; URLs redacted, no secrets.',

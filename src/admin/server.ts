@@ -132,6 +132,12 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
       method: 'GET',
       path: '/api/events',
       handle: ({ request, response, query }) => {
+        if (request.method === 'HEAD') {
+          // Only the headers: a HEAD must not hold one of the few stream slots.
+          response.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store' });
+          response.end();
+          return;
+        }
         const opened = streams.open(request, response, { charger: query.get('charger') ?? undefined, leg: query.get('leg') ?? undefined });
         if (!opened) sendError(response, 503, 'too many event streams are open; close one and try again');
       },
@@ -271,7 +277,7 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
 function backendOf(options: AdminServerOptions): AdminBackend {
   if (options.backend !== undefined) return options.backend;
   if (options.proxy === undefined) throw new TypeError('createAdminServer needs a proxy or a backend');
-  return new LocalBackend({ proxy: options.proxy, config: options.config });
+  return new LocalBackend({ proxy: options.proxy, config: options.config, log: options.log });
 }
 
 function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

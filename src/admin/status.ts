@@ -58,7 +58,13 @@ export interface StatusJson {
   readonly version: string;
   readonly uptime_s: number;
   readonly started_at: string;
-  readonly store: { readonly engine: string } | null;
+  readonly store: {
+    readonly engine: string;
+    /** When the backlog counts below were read from the store (they are cached a few seconds). */
+    readonly backlog_read_at: string | null;
+    /** Why the last read of the backlog failed (then the counts are those of backlog_read_at); null when it did not. */
+    readonly backlog_error: string | null;
+  } | null;
   readonly config: Readonly<Record<string, unknown>>;
   readonly counts: {
     readonly chargers: number;
@@ -111,7 +117,7 @@ export async function statusDocument(sources: StatusSources): Promise<StatusJson
     version: VERSION,
     uptime_s: Math.round((Date.now() - observer.startedAt) / 1000),
     started_at: new Date(observer.startedAt).toISOString(),
-    store: proxy.storeEngine === undefined ? null : { engine: proxy.storeEngine },
+    store: proxy.storeEngine === undefined ? null : storeHealth(proxy.storeEngine, sources.backlog),
     config: {
       port: proxy.address()?.port ?? config.port,
       host: config.host ?? null,
@@ -134,6 +140,11 @@ export async function statusDocument(sources: StatusSources): Promise<StatusJson
     frames_total: frames,
     handshakes: Object.fromEntries(observer.handshakes),
   };
+}
+
+function storeHealth(engine: string, backlog: BacklogCache): NonNullable<StatusJson['store']> {
+  const { readAt, error } = backlog.health;
+  return { engine, backlog_read_at: readAt === undefined ? null : new Date(readAt).toISOString(), backlog_error: error ?? null };
 }
 
 export async function chargerList(sources: StatusSources): Promise<ChargerStatus[]> {
@@ -179,27 +190,38 @@ export async function secondaryList(sources: StatusSources): Promise<SecondaryJs
   });
 }
 
-/** A frame of the live stream or the recent list, as JSON, its body redacted (inspect-frame.ts). */
+/** A frame of the live stream, as JSON, its body redacted (inspect-frame.ts). */
 export function frameJson(
   chargerId: string,
-  frame: { at: number; leg: string; secondary: string | undefined; direction: 'in' | 'out'; data: Buffer | string | undefined; isBinary: boolean; bytes?: number },
+  frame: { at: number; leg: string; secondary: string | undefined; direction: 'in' | 'out'; data: Buffer | string; isBinary: boolean },
 ): FrameJson {
-  const inspected =
-    frame.data === undefined
-      ? { message_type: null, type: 'invalid', message_id: null, action: null, bytes: frame.bytes ?? 0, body: `[${frame.bytes ?? 0} bytes: too large to keep]` }
-      : inspectFrame(frame.data, frame.isBinary, FRAME_BODY_MAX_CHARS);
   return {
     at: new Date(frame.at).toISOString(),
     charger: chargerId,
     leg: frame.leg,
     secondary: frame.secondary ?? null,
     direction: frame.direction,
-    ...inspected,
+    ...inspectFrame(frame.data, frame.isBinary, FRAME_BODY_MAX_CHARS),
   };
 }
 
+/** A frame of the recent list: whole when it was small enough to keep, else its head and size. */
 function recentFrameJson(chargerId: string, frame: RecentFrame): FrameJson {
-  return frameJson(chargerId, { ...frame, data: frame.text });
+  if (frame.text !== undefined) return frameJson(chargerId, { ...frame, data: frame.text });
+  const { head } = frame;
+  return {
+    at: new Date(frame.at).toISOString(),
+    charger: chargerId,
+    leg: frame.leg,
+    secondary: frame.secondary ?? null,
+    direction: frame.direction,
+    message_type: head?.type ?? null,
+    type: head?.kind ?? 'invalid',
+    message_id: head?.id ?? null,
+    action: head?.action ?? null,
+    bytes: frame.bytes,
+    body: frame.isBinary ? `[binary frame, ${frame.bytes} bytes]` : `[${frame.bytes} bytes: too large to keep in the recent list; the live stream shows it whole]`,
+  };
 }
 
 type ChargerBacklog = Map<string, { messages: number; bytes: number; oldestEnqueuedAt: number | null }>;

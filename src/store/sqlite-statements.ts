@@ -40,9 +40,6 @@ export function prepareStatements(db: Database.Database) {
       SELECT seq, charger_id, secondary_key, message_id, kind, action, priority, start_ref, tx_ref, enqueued_at, bytes, frame
       FROM outbox WHERE charger_id = ? AND secondary_key = ? AND seq > ?
       ORDER BY seq LIMIT ?`),
-    backlog: sql(`
-      SELECT charger_id, secondary_key, count(*) AS messages, sum(bytes) AS bytes, min(enqueued_at) AS enqueued_at
-      FROM outbox GROUP BY charger_id, secondary_key`),
     selectOldestEnqueuedAt: sql(
       'SELECT enqueued_at FROM outbox WHERE charger_id = ? AND secondary_key = ? ORDER BY seq LIMIT 1',
     ),

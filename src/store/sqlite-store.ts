@@ -43,6 +43,7 @@ import {
   toOutboxRecord,
   toTransactionLink,
 } from './sqlite-rows.js';
+import { SqliteBacklogReader } from './sqlite-backlog-reader.js';
 import type {
   AppendResult,
   DroppedRecord,
@@ -205,6 +206,7 @@ export class SqliteMirrorStore implements MirrorStore {
   /** Set when `close()` is first called: from then on every call but `close` is refused. */
   #closing = false;
   #closePromise: Promise<void> | undefined;
+  #backlogReader: SqliteBacklogReader | undefined;
 
   /** Use {@link openSqliteStore}. */
   private constructor(db: Database.Database, filePath: string, options: ResolvedOptions) {
@@ -395,16 +397,11 @@ export class SqliteMirrorStore implements MirrorStore {
     });
   }
 
+  /** Read on a worker thread (see sqlite-backlog-reader.ts): it visits every entry, which must not stop the frame path. */
   backlog(): Promise<StreamBacklog[]> {
-    return this.#read('outbox backlog', () =>
-      this.#sql.backlog.all().map((row) => ({
-        chargerId: text(row, 'charger_id'),
-        secondaryKey: text(row, 'secondary_key'),
-        messages: integer(row, 'messages'),
-        bytes: integer(row, 'bytes'),
-        oldestEnqueuedAt: integer(row, 'enqueued_at'),
-      })),
-    );
+    if (this.#closing) return Promise.reject(storeClosed());
+    this.#backlogReader ??= new SqliteBacklogReader(this.filePath);
+    return this.#backlogReader.read();
   }
 
   // ── remote starts ───────────────────────────────────────────────────────
@@ -634,7 +631,8 @@ export class SqliteMirrorStore implements MirrorStore {
   close(): Promise<void> {
     if (this.#closePromise === undefined) {
       this.#closing = true;
-      this.#closePromise = this.#shutDown();
+      const reader = this.#backlogReader?.close();
+      this.#closePromise = Promise.all([this.#shutDown(), reader]).then(() => undefined);
     }
     return this.#closePromise;
   }

@@ -97,6 +97,24 @@ describe('GET /api/chargers and /api/chargers/{id}', () => {
     expect((await getJson(admin.url('/api/chargers/%E0%A4%A'))).status).toBe(400);
   });
 
+  it('keeps a bounded recent list: a large frame by its head and size only (regression)', async () => {
+    const { admin, proxyUrl } = await siteWithSecondary();
+    const charger = await connectRawCharger(proxyUrl('/CP-BIG'));
+    const big = JSON.stringify([2, 'big-1', 'DataTransfer', { vendorId: 'x', data: 'é'.repeat(9_000) }]);
+    await exchange(charger, { id: 'big-1', action: 'DataTransfer', payload: {}, text: big });
+    for (let i = 0; i < 40; i++) await exchange(charger, ocpp16.heartbeat(`h${i}`));
+    const { body } = await getJson(admin.url('/api/chargers/CP-BIG'));
+    const frames = (body as { recent_frames: Array<{ message_id: string | null }> }).recent_frames;
+    expect(frames.length).toBe(16);
+    charger.socket.send(big);
+    const detail = await until(async () => {
+      const recent = ((await getJson(admin.url('/api/chargers/CP-BIG'))).body as { recent_frames: Array<Record<string, unknown>> }).recent_frames;
+      return recent.find((frame) => frame.message_id === 'big-1' && frame.leg === 'charger');
+    }, 'the large frame in the list');
+    expect(detail).toMatchObject({ type: 'call', action: 'DataTransfer', message_type: 2, bytes: Buffer.byteLength(big) });
+    expect(String(detail.body)).toContain('too large to keep');
+  });
+
   it('never shows the body of a frame that carries credentials, even with an invalid message id', async () => {
     const { admin, proxyUrl } = await siteWithSecondary();
     const charger = await connectRawCharger(proxyUrl('/CP-SECRET'));
@@ -159,6 +177,25 @@ describe('GET /api/secondaries and pause / resume', () => {
     const peer = await secondary.nextPeer();
     expect(JSON.parse((await peer.nextFrame()).data.toString())).toEqual([2, 'b1', 'BootNotification', ocpp16.boot('b1').payload]);
   });
+
+  it('pause and resume while a replaced session still hands over: the new link dials once allowed (regression)', async () => {
+    const { admin, proxyUrl, secondary } = await siteWithSecondary();
+    const first = await connectRawCharger(proxyUrl('/CP-HAND'));
+    const firstLink = await secondary.nextPeer();
+    await exchange(first, ocpp16.boot('b1'));
+    await firstLink.nextFrame();
+    // The secondary stops reading: the old link's close handshake hangs, so the new session waits to dial.
+    (firstLink.socket as unknown as { _socket: { pause(): void } })._socket.pause();
+    const second = await connectRawCharger(proxyUrl('/CP-HAND'));
+    expect((await getJson(admin.url('/api/secondaries/analytics/pause'), { method: 'POST' })).status).toBe(200);
+    expect((await getJson(admin.url('/api/secondaries/analytics/resume'), { method: 'POST' })).status).toBe(200);
+    await exchange(second, ocpp16.heartbeat('h1'));
+    // Before the fix the link stayed paused for good once the handover ended: never dialled again.
+    const again = await secondary.nextPeer();
+    const frames: unknown[] = [];
+    for (let i = 0; i < 2; i++) frames.push((JSON.parse((await again.nextFrame()).data.toString()) as unknown[])[2]);
+    expect(frames).toEqual(['BootNotification', 'Heartbeat']);
+  }, 15_000);
 
   it('answers 404 for an unknown secondary and 405 for the wrong method', async () => {
     const { admin } = await siteWithSecondary();

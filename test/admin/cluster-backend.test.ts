@@ -69,7 +69,7 @@ function status(chargers: number, outbox: number, frames: number): StatusJson {
     version: 'test',
     uptime_s: 1,
     started_at: new Date(0).toISOString(),
-    store: { engine: 'sqlite' },
+    store: { engine: 'sqlite', backlog_read_at: null, backlog_error: null },
     config: { port: 9000 },
     counts: { chargers, pending_handshakes: 1, secondaries: 2, secondaries_paused: 0, links_connected: chargers, outbox_messages: outbox, outbox_bytes: outbox * 10 },
     frames_total: { charger: frames, primary: frames, secondary: 0 },
@@ -114,7 +114,7 @@ describe('ClusterBackend', () => {
     expect(merged.counts).toEqual({ chargers: 5, pending_handshakes: 2, secondaries: 2, secondaries_paused: 0, links_connected: 5, outbox_messages: 7, outbox_bytes: 70 });
     expect(merged.frames_total).toEqual({ charger: 15, primary: 15, secondary: 0 });
     expect(merged.handshakes).toEqual({ accepted: 5, invalid_id: 2 });
-    expect(merged.store).toEqual({ engine: 'sqlite' });
+    expect(merged.store).toEqual({ engine: 'sqlite', backlog_read_at: null, backlog_error: null });
     expect(merged.config).toEqual({ port: 9000 });
     backend.close();
   });

@@ -127,6 +127,17 @@ describe('GET /api/events', () => {
     expect(JSON.stringify(stream.events)).not.toContain('DEADBEEF');
   });
 
+  it('answers HEAD with the headers only, holding no stream slot (regression)', async () => {
+    const { admin } = await site();
+    for (let i = 0; i < MAX_STREAMS + 2; i++) {
+      const head = await fetch(admin.url('/api/events'), { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      expect(head.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    }
+    const stream = await openStream(admin);
+    expect(stream.response.statusCode).toBe(200);
+  });
+
   it(`refuses a stream beyond ${MAX_STREAMS} open ones with 503`, async () => {
     const { admin } = await site();
     const open: EventStream[] = [];
