@@ -27,6 +27,16 @@ export const ErrorCode = {
   HandshakeAborted: 'OCPP_SPLITTER_ERR_HANDSHAKE_ABORTED',
   /** The primary accepted none of the charger's sub-protocols: 101 without one, then close 1002 (OCPP-J). */
   NoCommonSubprotocol: 'OCPP_SPLITTER_ERR_NO_COMMON_SUBPROTOCOL',
+  /** `max_connections` chargers are connected: a new one gets 503 with Retry-After. */
+  TooManyConnections: 'OCPP_SPLITTER_ERR_TOO_MANY_CONNECTIONS',
+  /** `max_connections_per_ip` connections are open from the client's address: 503 with Retry-After. */
+  TooManyFromAddress: 'OCPP_SPLITTER_ERR_TOO_MANY_FROM_ADDRESS',
+  /** `max_pending_handshakes` connections are not yet charger sessions: 503 with Retry-After. */
+  TooManyPending: 'OCPP_SPLITTER_ERR_TOO_MANY_PENDING',
+  /** What chargers sent before their 101 reached `max_pending_handshake_bytes` in total: 503 with Retry-After. */
+  PendingBytesBudget: 'OCPP_SPLITTER_ERR_PENDING_BYTES_BUDGET',
+  /** A connection sent no complete HTTP request within `handshake_timeout_ms`: 408, closed. */
+  HandshakeTimeout: 'OCPP_SPLITTER_ERR_HANDSHAKE_TIMEOUT',
   /** The durable store cannot be opened (missing permissions, corrupt file, wrong schema version). */
   StoreUnavailable: 'OCPP_SPLITTER_ERR_STORE_UNAVAILABLE',
   /** A write to the durable store failed (disk full, I/O error); the writes are kept and retried. */

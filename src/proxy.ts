@@ -2,13 +2,18 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { AddressCounter } from './admission/address-counter.js';
 import { runAdmission, type AdmissionStep } from './admission/chain.js';
+import { ConnectionGuard, type ConnectionRefusal } from './admission/connection-guard.js';
 import { Handshake, type ConnectionLogFields } from './admission/handshake.js';
+import { OpenSockets } from './admission/open-sockets.js';
 import { NoCommonSubprotocol, UpgradeRefusal } from './admission/refusal.js';
 import { checkUpgrade } from './admission/steps/check-upgrade.js';
 import { claimFromSiblings } from './admission/steps/claim-from-siblings.js';
 import { dialPrimary } from './admission/steps/dial-primary.js';
 import { identifyCharger } from './admission/steps/identify-charger.js';
+import { limitChargers } from './admission/steps/limit-chargers.js';
+import { limitPerAddress } from './admission/steps/limit-per-address.js';
 import { refuseWhileClosing } from './admission/steps/refuse-while-closing.js';
 import { watchPendingCharger } from './admission/steps/watch-pending-charger.js';
 import type { Config } from './config/schema.js';
@@ -18,9 +23,12 @@ import { CloseCode } from './links/close-codes.js';
 import { Keepalive } from './links/keepalive.js';
 import { createLogger, taggedLogger, type Logger } from './logging/logger.js';
 import type { SessionCoordinator } from './cluster/coordinator.js';
+import { LogThrottle } from './logging/log-throttle.js';
 import { createMirrorCounters, type MirrorCounters } from './mirror/counters.js';
+import { MemoryBudget } from './mirror/memory-budget.js';
 import { MirrorService } from './mirror/mirror-service.js';
 import { secondaryLabel } from './mirror/secondary-link.js';
+import { forwardsChargerAuthorization } from './mirror/secondary-target.js';
 import { channels } from './diagnostics/channels.js';
 import { secondaryStoreKey } from './store/sqlite-store.js';
 import { versionOfSubprotocol } from './ocpp/error-codes.js';
@@ -89,6 +97,10 @@ export interface ProxyStats {
   readonly chargers: number;
   /** Charger upgrades being admitted: mostly waiting for the primary's answer (or a sibling worker's). */
   readonly pendingHandshakes: number;
+  /** Connections that are not charger sessions: still sending their request, being admitted, or plain HTTP. */
+  readonly pendingConnections: number;
+  /** Bytes chargers sent before their 101, held until it (`max_pending_handshake_bytes` bounds them). */
+  readonly pendingHandshakeBytes: number;
   /** Sockets the keepalive sweeps are pinging (chargers, primaries, secondaries). */
   readonly keepaliveSockets: number;
   /** What the mirror to the secondaries did so far. */
@@ -119,6 +131,20 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
   const connectedFrom = new WeakMap<ChargerSession, ConnectionLogFields>();
   /** The sub-protocol the primary chose, per upgrade request, for `handleProtocols`. */
   const chosenSubprotocol = new WeakMap<IncomingMessage, string>();
+  /** One line per limit and THROTTLED_LOG_INTERVAL_MS at most: anyone can make a limit refuse at will. */
+  const refusalLogThrottle = new LogThrottle();
+  /** Charger connections let through the charger limit, until their sockets close. */
+  const chargerConnections = new OpenSockets();
+  const connectionsPerAddress = new AddressCounter(config.max_connections_per_ip);
+  /** What chargers send before their 101, all together. */
+  const pendingBytes = new MemoryBudget(config.max_pending_handshake_bytes);
+  const guard = new ConnectionGuard({
+    maxPending: config.max_pending_handshakes,
+    // Behind a reverse proxy the TCP peer is that proxy: its clients are counted once their request is read.
+    perAddress: config.trust_proxy ? undefined : connectionsPerAddress,
+    handshakeTimeoutMs: config.handshake_timeout_ms,
+    onRefused: reportConnectionRefusal,
+  });
   const startedAt = Date.now();
   let state: ProxyState = ProxyState.Idle;
   let closing: Promise<void> | undefined;
@@ -144,8 +170,10 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
   const admission: readonly AdmissionStep[] = [
     refuseWhileClosing(() => state === ProxyState.Listening),
     checkUpgrade,
+    ...(config.trust_proxy ? [limitPerAddress(connectionsPerAddress)] : []),
     identifyCharger,
-    watchPendingCharger(config.max_message_size_bytes),
+    limitChargers({ max: config.max_connections, isConnected: (identity) => sessions.get(identity) !== undefined, chargers: chargerConnections }),
+    watchPendingCharger(config.max_message_size_bytes, pendingBytes),
     dialPrimary({
       endpoint: config.primary_csms_url,
       appendIdentity: config.primary_csms_append_charge_point_id,
@@ -166,8 +194,12 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
     handleProtocols: (_offered, request) => chosenSubprotocol.get(request) || false,
   });
 
-  const server: Server = createServer(handleHttpRequest);
+  // headersTimeout bounds the requests after the first on a kept-alive connection (the guard times the first).
+  const server: Server = createServer({ headersTimeout: config.handshake_timeout_ms }, handleHttpRequest);
+  guard.attach(server);
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Answered already by a limit (503, 408) while the request was arriving: that answer closes the socket once written.
+    if (!guard.requestReceived(socket)) return;
     handleUpgrade(request, socket, head).catch((error: unknown) => {
       // A bug, not a charger's fault: keep serving everyone else, and say so loudly.
       log.error({ err: error }, 'unexpected error while admitting a charger');
@@ -175,9 +207,27 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
     });
   });
   // A charger that sends garbage instead of HTTP gets a 400 and is gone.
-  server.on('clientError', (_error, socket: Duplex) => refuseUpgrade(socket, HttpStatus.BadRequest, 'bad request'));
+  server.on('clientError', (error: Error & { code?: string }, socket: Duplex) => {
+    // Node's headersTimeout, on a kept-alive connection's later request (the guard times the first one).
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') guard.requestTimedOut(socket);
+    else refuseUpgrade(socket, HttpStatus.BadRequest, 'bad request');
+  });
+
+  /** Logs (throttled) and counts a connection the guard turned away before any request was read. */
+  function reportConnectionRefusal(refusal: ConnectionRefusal): void {
+    const admitted = refusalLogThrottle.admit(refusal.code);
+    if (admitted !== undefined) {
+      log.warn(
+        { limit: refusal.limit, ...refusal.fields, status: refusal.status, reason: refusal.reason, remote_address: refusal.remoteAddress, suppressed: admitted.suppressed },
+        'connection refused by a limit',
+      );
+    }
+    if (!channels.handshake.hasSubscribers) return;
+    channels.handshake.publish({ chargerId: undefined, outcome: 'refused', status: refusal.status, code: refusal.code, remoteAddress: refusal.remoteAddress });
+  }
 
   function handleHttpRequest(request: IncomingMessage, response: ServerResponse): void {
+    if (!guard.requestReceived(request.socket)) return;
     const path = (request.url ?? '/').split('?', 1)[0];
     if (path === '/healthz' && (request.method === 'GET' || request.method === 'HEAD')) {
       const healthy = state === ProxyState.Listening;
@@ -235,6 +285,7 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
     let upgraded = false;
     wss.handleUpgrade(request, socket, chargerHead, (charger: WebSocket) => {
       upgraded = true;
+      guard.sessionStarted(socket);
       const session = new ChargerSession({
         identity: id.identity,
         subprotocol: outcome.subprotocol,
@@ -250,7 +301,7 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
             : (sendToCharger) =>
                 mirrorService.createSessionMirror({
                   chargerId: id.identity,
-                  rawSegment: id.rawSegment,
+                  urlSegment: id.urlSegment,
                   subprotocol: outcome.subprotocol,
                   // Without a known OCPP sub-protocol the 1.6 rules are the safe reading.
                   version: versionOfSubprotocol(outcome.subprotocol) ?? '1.6',
@@ -263,8 +314,9 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
       const replaced = sessions.add(session);
       liveSessions.add(session);
       if (replaced !== undefined) {
+        const before = connectedFrom.get(replaced);
         sessionLog.warn(
-          { ...from, replaced_remote_address: connectedFrom.get(replaced)?.remote_address },
+          { ...from, replaced_remote_address: before?.remote_address, replaced_forwarded_by: before?.forwarded_by },
           'charge point id already connected: the older connection is replaced',
         );
         replaced.close(CloseCode.GoingAway, 'replaced by a new connection');
@@ -305,8 +357,13 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
     const identity = handshake.knownIdentity;
     const handshakeLog = identity === undefined ? log : taggedLogger(rootLog, identity);
     if (error instanceof UpgradeRefusal) {
-      // Every refusal says where the charger connected from, whichever step refused it.
-      if (error.log !== undefined) handshakeLog[error.log.level]({ ...error.log.fields, ...handshake.logFields }, error.log.message);
+      // Every refusal says where the charger connected from, whichever step refused it; one a client can
+      // cause at will (a limit) at most once per interval, saying how many like it were not logged.
+      const refusalLog = error.log;
+      const admitted = refusalLog?.throttled === true ? refusalLogThrottle.admit(error.code) : { suppressed: undefined };
+      if (refusalLog !== undefined && admitted !== undefined) {
+        handshakeLog[refusalLog.level]({ ...refusalLog.fields, ...handshake.logFields, suppressed: admitted.suppressed }, refusalLog.message);
+      }
       refuseUpgrade(handshake.socket, error.status, error.reason, { ...error.headers });
       return;
     }
@@ -320,6 +377,23 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
       charger.close(CloseCode.ProtocolError, 'no common OCPP sub-protocol');
       setTimeout(() => charger.terminate(), REFUSED_CLOSE_GRACE_MS).unref();
     });
+  }
+
+  /**
+   * Names, at start, each secondary that will receive the chargers' own credentials (their Authorization
+   * header): an operator should know where the chargers' passwords go, and when it is in plain text.
+   */
+  function warnOfForwardedCredentials(): void {
+    for (const secondary of config.secondary_csms) {
+      if (!forwardsChargerAuthorization(secondary)) continue;
+      const plaintext = new URL(secondary.url).protocol !== 'wss:';
+      log.warn(
+        { secondary: secondaryLabel(secondary), url: redactUrl(secondary.url), plaintext },
+        plaintext
+          ? 'secondary receives the chargers\' credentials in plain text (forward_authorization: true over ws://)'
+          : 'secondary receives the chargers\' credentials (their Authorization header, over wss://)',
+      );
+    }
   }
 
   function publishHandshake(handshake: Handshake, outcome: 'accepted' | 'refused', status: number, code?: string): void {
@@ -352,6 +426,7 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
       else server.close(() => resolve());
     });
     for (const handshake of pendingHandshakes) handshake.cancel();
+    guard.close();
     // Every session still open, replaced ones that are still closing included: the store closes after them.
     const allEnded = Promise.all([...liveSessions].map((session) => session.ended));
     for (const session of liveSessions) session.close(CloseCode.GoingAway, 'proxy shutting down');
@@ -410,6 +485,8 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
     stats: () => ({
       chargers: sessions.size,
       pendingHandshakes: pendingHandshakes.size,
+      pendingConnections: guard.pending,
+      pendingHandshakeBytes: pendingBytes.usedBytes,
       keepaliveSockets: keepalive.size + secondaryKeepalive.size,
       mirror: { ...counters },
     }),
@@ -442,6 +519,7 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
             },
             'proxy listening',
           );
+          warnOfForwardedCredentials();
           const address = boundAddress();
           if (address === undefined) reject(new OcppSplitterError(ErrorCode.ProxyClosed, 'server is not bound to a TCP port'));
           else resolve(address);

@@ -9,7 +9,17 @@ import type { Handshake } from './handshake.js';
  */
 export type AdmissionStep = (handshake: Handshake, signal: AbortSignal) => Promise<void> | void;
 
-/** Runs `steps` in order; the first refusal (or any error) stops the chain and rejects with it. */
+/**
+ * Runs `steps` in order; the first refusal (or any error) stops the chain and rejects with it. A refusal
+ * made from outside the running step ({@link Handshake.refuse}) wins over what that step throws.
+ */
 export async function runAdmission(steps: readonly AdmissionStep[], handshake: Handshake, signal: AbortSignal): Promise<void> {
-  for (const step of steps) await step(handshake, signal);
+  for (const step of steps) {
+    try {
+      await step(handshake, signal);
+    } catch (error) {
+      throw handshake.refusal ?? error;
+    }
+    if (handshake.refusal !== undefined) throw handshake.refusal;
+  }
 }

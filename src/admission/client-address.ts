@@ -25,6 +25,11 @@ function ipWithoutPort(entry: string): string | undefined {
   return withPort !== undefined && isIP(withPort) === 4 ? withPort : undefined;
 }
 
+/** A socket's peer address as people write it: a dual-stack listener reports IPv4 peers as ::ffff:a.b.c.d. */
+export function peerAddress(remote: string | undefined): string | undefined {
+  return remote?.startsWith('::ffff:') === true && remote.includes('.') ? remote.slice('::ffff:'.length) : remote;
+}
+
 /**
  * The path of a request URL for a log line: no query string (CSMS tokens travel there), no userinfo, bounded
  * in length. Kept percent-encoded, as the charger sent it.

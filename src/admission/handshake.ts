@@ -1,8 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { forwardedClientAddress, pathForLog } from './client-address.js';
-import { watchPendingSocket, type PendingSocketWatch } from './pending-socket.js';
+import { forwardedClientAddress, pathForLog, peerAddress } from './client-address.js';
+import { watchPendingSocket, type PendingSocketWatch, type SharedEarlyBytes } from './pending-socket.js';
+import type { UpgradeRefusal } from './refusal.js';
 
 export interface HandshakeOptions {
   /** Take the client's address from X-Forwarded-For (config `trust_proxy`): a reverse proxy of the operator's is in front. */
@@ -20,10 +21,10 @@ export interface ConnectionLogFields {
 
 /** Who the charger says it is: the last segment of its URL path (see `extractIdentity`). */
 export interface ChargerIdentity {
-  /** Decoded, for logs and lookups. */
+  /** Decoded: the charger's one name for sessions, the store and logs. */
   readonly identity: string;
-  /** Exactly as the charger sent it, percent-encoding included: sent upstream unchanged. */
-  readonly rawSegment: string;
+  /** The identity percent-encoded the one canonical way: what the upstream URLs carry. */
+  readonly urlSegment: string;
 }
 
 /** The primary's side of a charger being admitted: open and paused until the session attaches. */
@@ -61,6 +62,9 @@ export class Handshake {
   readonly #undo: Array<() => void> = [];
   #head: Buffer;
   #watch: PendingSocketWatch | undefined;
+  /** The head's bytes taken from the shared budget, given back with the head. */
+  #heldHead: { readonly shared: SharedEarlyBytes; readonly bytes: number } | undefined;
+  #refusal: UpgradeRefusal | undefined;
   #offeredSubprotocols: readonly string[] | undefined;
   #charger: ChargerIdentity | undefined;
   #primary: PrimaryConnection | undefined;
@@ -69,9 +73,7 @@ export class Handshake {
     this.request = request;
     this.socket = socket;
     this.#head = head;
-    // A dual-stack listener reports IPv4 peers as ::ffff:a.b.c.d: logged the way people write them.
-    const remote = request.socket.remoteAddress;
-    this.remoteAddress = remote?.startsWith('::ffff:') === true && remote.includes('.') ? remote.slice('::ffff:'.length) : remote;
+    this.remoteAddress = peerAddress(request.socket.remoteAddress);
     this.authorization = request.headers.authorization;
     const forwarded = options.trustProxy === true ? forwardedClientAddress(request.headers['x-forwarded-for']) : undefined;
     const path = pathForLog(request.url);
@@ -89,6 +91,21 @@ export class Handshake {
   /** Stops whatever the steps wait for on this charger's behalf. Idempotent. */
   cancel(): void {
     this.#cancel.abort();
+  }
+
+  /**
+   * Refuses the charger from outside the step that runs (a limit reached while it waits): cancels, and the
+   * chain rejects with `refusal` rather than with what the waiting step makes of the cancellation. The first
+   * refusal stays.
+   */
+  refuse(refusal: UpgradeRefusal): void {
+    this.#refusal ??= refusal;
+    this.cancel();
+  }
+
+  /** Set by {@link refuse}. */
+  get refusal(): UpgradeRefusal | undefined {
+    return this.#refusal;
   }
 
   /** The sub-protocols the charger offered, in its order of preference; set by `checkUpgrade`. */
@@ -126,17 +143,34 @@ export class Handshake {
   /**
    * Starts reading the charger's socket while later steps wait: the handshake is
    * cancelled when the charger leaves, and what it sends early is kept (up to
-   * `maxEarlyBytes`, past which it is dropped) for {@link upgradeHead}.
+   * `maxEarlyBytes`, past which it is dropped) for {@link upgradeHead}. With `shared`,
+   * the head and the early bytes are taken from a budget for every pending charger;
+   * what does not fit calls its `onExhausted`.
    */
-  watchSocket(maxEarlyBytes: number): void {
-    this.#watch ??= watchPendingSocket(this.socket, maxEarlyBytes, () => this.cancel());
+  watchSocket(maxEarlyBytes: number, shared?: SharedEarlyBytes): void {
+    if (this.#watch !== undefined) return;
+    if (shared !== undefined && this.#heldHead === undefined) {
+      if (!shared.budget.tryReserve(this.#head.length)) {
+        shared.onExhausted();
+        return;
+      }
+      this.#heldHead = { shared, bytes: this.#head.length };
+    }
+    this.#watch = watchPendingSocket(this.socket, maxEarlyBytes, () => this.cancel(), shared);
   }
 
-  /** Stops watching the socket (pausing it) and returns the upgrade head followed by the early bytes. Idempotent. */
+  /**
+   * Stops watching the socket (pausing it) and returns the upgrade head followed by the early bytes, which
+   * from now on are the caller's (their budget given back). Idempotent.
+   */
   upgradeHead(): Buffer {
     if (this.#watch !== undefined) {
       this.#head = this.#watch.stop(this.#head);
       this.#watch = undefined;
+    }
+    if (this.#heldHead !== undefined) {
+      this.#heldHead.shared.budget.release(this.#heldHead.bytes);
+      this.#heldHead = undefined;
     }
     return this.#head;
   }

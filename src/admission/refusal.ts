@@ -1,10 +1,22 @@
 import { ErrorCode, OcppSplitterError } from '../errors.js';
+import { HttpStatus } from '../http/refuse.js';
+
+/**
+ * Seconds a charger refused by a limit is asked to wait (Retry-After). Most chargers keep their own backoff;
+ * for those that read it, long enough for a burst of reconnects to pass, short enough to be back soon.
+ */
+export const LIMIT_RETRY_AFTER_SECONDS = 30;
 
 /** How the proxy logs a refusal: `message` is the line's msg, which operators and tests match on. */
 export interface RefusalLog {
   readonly level: 'warn' | 'info';
   readonly message: string;
   readonly fields?: Readonly<Record<string, unknown>>;
+  /**
+   * For refusals anyone can cause at will (a limit reached): at most one line per error code every few
+   * seconds, the next one saying how many were not written (see logging/log-throttle.ts).
+   */
+  readonly throttled?: boolean;
 }
 
 export interface RefusalAnswer {
@@ -39,6 +51,20 @@ export class UpgradeRefusal extends OcppSplitterError {
 /** A refusal of what the charger itself sent (the request, its identity), logged as 'charger refused'. */
 export function chargerRefused(code: ErrorCode, status: number, reason: string, headers?: Readonly<Record<string, string>>): UpgradeRefusal {
   return new UpgradeRefusal(code, { status, reason, headers, log: { level: 'warn', message: 'charger refused', fields: { status, reason } } });
+}
+
+/**
+ * A limit of the proxy's (`limit`, the option's name) was reached: 503 with Retry-After, the line throttled.
+ * `fields` say the limit's value; the remote address is added where the refusal is logged.
+ */
+export function limitReached(code: ErrorCode, limit: string, reason: string, fields: Readonly<Record<string, unknown>>): UpgradeRefusal {
+  const status = HttpStatus.ServiceUnavailable;
+  return new UpgradeRefusal(code, {
+    status,
+    reason,
+    headers: { 'Retry-After': String(LIMIT_RETRY_AFTER_SECONDS) },
+    log: { level: 'warn', message: 'connection refused by a limit', fields: { limit, ...fields, status, reason }, throttled: true },
+  });
 }
 
 /**

@@ -116,7 +116,7 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
     const lines = result.error.issues.map((issue) => describeIssue(issue, merged, provenance));
     throw new ConfigError(ErrorCode.ConfigInvalid, [...new Set(lines)].join('\n'));
   }
-  const config = withAdminToken(result.data, readFile, provenance);
+  const config = withChargerMapPasswords(withAdminToken(result.data, readFile, provenance), readFile, provenance);
   return {
     config: deepFreeze(config),
     warnings,
@@ -140,10 +140,14 @@ function withAdminToken(config: Config, readFile: (path: string) => string, prov
     } catch (error) {
       throw new ConfigError(ErrorCode.ConfigInvalid, `${named}: cannot read ${tokenFile}: ${reasonOf(error)}`, { cause: error });
     }
-    const token = text.replace(/\r?\n$/, '');
+    // Editors add a byte-order mark or a final newline (or two); neither can be part of a Bearer token.
+    const token = text.replace(/^\uFEFF/, '').trim();
     const checked = configSchema.shape.admin_token.safeParse(token);
     if (!checked.success || token === '') {
-      throw new ConfigError(ErrorCode.ConfigInvalid, `${named}: the file ${tokenFile} must hold a token of at least 16 characters on one line`);
+      throw new ConfigError(
+        ErrorCode.ConfigInvalid,
+        `${named}: the file ${tokenFile} must hold one token of at least 16 visible ASCII characters, without spaces`,
+      );
     }
     result = { ...result, admin_token: token };
   }
@@ -160,6 +164,35 @@ function withAdminToken(config: Config, readFile: (path: string) => string, prov
     );
   }
   return result;
+}
+
+/**
+ * Reads each `charger_map[].password_file` into its `password`, so that the file system is read here only and
+ * the mirror knows one field. Neither the password nor the file's text ever appears in an error.
+ */
+function withChargerMapPasswords(config: Config, readFile: (path: string) => string, provenance: Provenance): Config {
+  const hasFiles = config.secondary_csms.some((secondary) => secondary.charger_map.some((entry) => entry.password_file !== undefined));
+  if (!hasFiles) return config;
+  const secondaries = config.secondary_csms.map((secondary, secondaryIndex) => ({
+    ...secondary,
+    charger_map: secondary.charger_map.map((entry, entryIndex) => {
+      const file = entry.password_file;
+      if (file === undefined) return entry;
+      const named = locate(['secondary_csms', secondaryIndex, 'charger_map', entryIndex, 'password_file'], provenance).label;
+      let text: string;
+      try {
+        text = readFile(file);
+      } catch (error) {
+        throw new ConfigError(ErrorCode.ConfigInvalid, `${named}: cannot read ${file}: ${reasonOf(error)}`, { cause: error });
+      }
+      const password = text.replace(/\r?\n$/, '');
+      if (password === '' || /[\r\n]/.test(password)) {
+        throw new ConfigError(ErrorCode.ConfigInvalid, `${named}: the file ${file} must hold the password on one line`);
+      }
+      return { ...entry, password };
+    }),
+  }));
+  return { ...config, secondary_csms: secondaries };
 }
 
 /** 127.0.0.0/8, ::1 and localhost: only this machine can connect. */

@@ -10,6 +10,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { redactUrl } from '../util/redact-url.js';
 
 const MIB = 1024 * 1024;
 
@@ -45,6 +46,12 @@ const LEASE_TTL_MAX_MS = 600_000;
 const MAX_WORKERS = 64;
 /** A guessable admin token is no token: 16 characters is the least a generated secret has. */
 const ADMIN_TOKEN_MIN_LENGTH = 16;
+const CONNECTIONS_MAX = 1_000_000;
+const PENDING_BYTES_MIN = 64 * 1024;
+/** Under a second, a charger on a slow mobile link could not get its request out. */
+const HANDSHAKE_TIMEOUT_MIN_MS = 1000;
+/** Node's own request timeout (300 s) must stay above it: it bounds the requests after the first one. */
+const HANDSHAKE_TIMEOUT_MAX_MS = 120_000;
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -121,11 +128,19 @@ export const chargerMapEntrySchema = z
       .string({ error: 'expected a string' })
       .optional()
       .describe(
-        'HTTP Basic Auth password to send to this secondary instead of forwarding the charger\'s Authorization header.',
+        'HTTP Basic Auth password to send to this secondary instead of forwarding the charger\'s Authorization header. Never logged.',
       ),
+    password_file: nonEmptyString('file path')
+      .optional()
+      .describe('File holding password (a Docker or Kubernetes secret); a trailing newline is ignored.'),
     id_tag: nonEmptyString('idTag')
       .optional()
       .describe('idTag to put in the StartTransaction mirrored to this secondary, replacing the charger\'s.'),
+  })
+  .superRefine((entry, ctx) => {
+    if (entry.password !== undefined && entry.password_file !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['password_file'], message: 'set password or password_file, not both' });
+    }
   })
   .describe('Per-charger overrides for one secondary CSMS.');
 
@@ -137,8 +152,10 @@ export const secondaryConfigSchema = z
       .default(true)
       .describe('Append "/<charge point id>" to url when dialling, as chargers do with their backend URL.'),
     forward_authorization: bool()
-      .default(true)
-      .describe('Forward the charger\'s Authorization header to this secondary (unless charger_map sets a password).'),
+      .optional()
+      .describe(
+        'Forward the charger\'s Authorization header (its password) to this secondary, unless charger_map sets a password: true always, false never; unset only when url is wss://.',
+      ),
     charger_map: z
       .array(chargerMapEntrySchema, { error: 'expected a list of charger mappings' })
       .default([])
@@ -199,10 +216,25 @@ export const configSchema = z
       .describe('Treat unknown keys in the config file as errors that stop the start, instead of warnings.'),
     trust_proxy: bool()
       .default(false)
-      .describe('Log the charger\'s address from the X-Forwarded-For header (its last entry, added by your reverse proxy) instead of the TCP peer. Only for a reverse proxy you run.'),
+      .describe('Take the charger\'s address (for logs and max_connections_per_ip) from the X-Forwarded-For header (its last entry, added by your reverse proxy) instead of the TCP peer. Only for a reverse proxy you run.'),
     data_dir: nonEmptyString('directory path')
       .default('./data')
       .describe('Directory for state that must survive restarts.'),
+    max_connections: intInRange(1, CONNECTIONS_MAX, 'chargers')
+      .default(10_000)
+      .describe('Chargers connected to this process at most; one more gets HTTP 503 with Retry-After (a charger reconnecting under a connected id always gets through).'),
+    max_connections_per_ip: intInRange(0, CONNECTIONS_MAX, 'connections')
+      .default(5000)
+      .describe('Open connections from one client address at most (the TCP peer; with trust_proxy the X-Forwarded-For address); one more gets HTTP 503. 0 = no limit. Chargers behind one NAT share an address.'),
+    max_pending_handshakes: intInRange(1, CONNECTIONS_MAX, 'connections')
+      .default(1000)
+      .describe('Connections that are not yet a charger session (still sending their request, or waiting for the primary) at most; one more gets HTTP 503 with Retry-After.'),
+    max_pending_handshake_bytes: intInRange(PENDING_BYTES_MIN, MEMORY_BUDGET_MAX_BYTES, 'bytes')
+      .default(64 * MIB)
+      .describe('Process-wide budget for bytes chargers send before their 101 (kept while the primary answers); the charger that would go past it gets HTTP 503.'),
+    handshake_timeout_ms: intInRange(HANDSHAKE_TIMEOUT_MIN_MS, HANDSHAKE_TIMEOUT_MAX_MS, 'milliseconds')
+      .default(10_000)
+      .describe('Milliseconds a new connection has to send a complete HTTP request; after that it gets HTTP 408 and is closed (also a connection that sends nothing).'),
     max_message_size_bytes: intInRange(MESSAGE_SIZE_MIN_BYTES, MESSAGE_SIZE_MAX_BYTES, 'bytes')
       .default(4 * MIB)
       .describe('Largest WebSocket message accepted from a charger or CSMS, in bytes.'),
@@ -267,6 +299,8 @@ export const configSchema = z
     admin_token: z
       .string({ error: 'expected a string' })
       .min(ADMIN_TOKEN_MIN_LENGTH, { error: `expected a token of at least ${ADMIN_TOKEN_MIN_LENGTH} characters` })
+      // What an Authorization header can carry as one token: a space or a control character could never be sent.
+      .regex(/^[\x21-\x7e]+$/, { error: 'expected a token of visible ASCII characters, without spaces' })
       .optional()
       .describe('Bearer token the admin listener asks for (Authorization: Bearer <token>). Never logged.'),
     admin_token_file: nonEmptyString('file path')
@@ -281,6 +315,21 @@ export const configSchema = z
       .describe('Also export per-charger metrics (a charger label): one series per charger, so only for small sites.'),
   })
   .superRefine((config, ctx) => {
+    // Logs, metrics and the admin API name a secondary by its label; two with one label would be merged there.
+    const labelled = new Map<string, number>();
+    config.secondary_csms.forEach((secondary, index) => {
+      const label = secondary.name ?? redactUrl(secondary.url);
+      const earlier = labelled.get(label);
+      if (earlier === undefined) {
+        labelled.set(label, index);
+        return;
+      }
+      ctx.addIssue({
+        code: 'custom',
+        path: ['secondary_csms', index, secondary.name === undefined ? 'url' : 'name'],
+        message: `secondary_csms[${earlier}] is already called ${JSON.stringify(label)}${secondary.name === undefined ? ' (a URL without its credentials and query string)' : ''}: give each secondary a distinct name`,
+      });
+    });
     if (config.admin_token !== undefined && config.admin_token_file !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['admin_token_file'], message: 'set admin_token or admin_token_file, not both' });
     }

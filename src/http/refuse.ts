@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 /** Statuses the proxy answers with on its own account (a primary's refusal passes the primary's status on). */
 export const HttpStatus = {
   BadRequest: 400,
+  RequestTimeout: 408,
   BadGateway: 502,
   ServiceUnavailable: 503,
   GatewayTimeout: 504,

@@ -7,11 +7,16 @@
  *   [INVALID] bad-message-id [2,"",...
  *
  * The body is the raw text of the frame after its head, as received — never re-serialised, so the log shows
- * exactly what was forwarded (whitespace and key order included). It is cheap on valid frames: the head comes
- * from `scanFrameHead`, and for a Buffer only the bytes that can appear in the output are decoded.
+ * exactly what was forwarded (whitespace and key order included). The head comes from `scanFrameHead`, and
+ * for a Buffer only the bytes that can appear in the output are decoded as UTF-8.
+ *
+ * A body that may carry credentials is never shown, by the one rule of credentials.ts: the action, and what
+ * the whole frame names, whatever its message id (an invalid one no longer lets a ChangeConfiguration's
+ * AuthorizationKey through). That rule reads every frame once: the price of a debug line.
  */
 
 import { MessageType, parseFrame } from '../ocpp/frame.js';
+import { mayCarryCredentials } from './credentials.js';
 import type { Frame } from '../ocpp/frame.js';
 import { readStringToken, scanFrameHeadWithBody, skipWhitespace } from '../ocpp/scan.js';
 import type { FrameHeadWithBody } from '../ocpp/scan.js';
@@ -39,30 +44,9 @@ const MAX_NAME_LENGTH = 64;
 /** A UTF-16 unit comes from at most 3 UTF-8 bytes (a 4-byte sequence gives 2 units; an invalid one, ≥ 1). */
 const MAX_UTF8_BYTES_PER_UNIT = 3;
 
-/**
- * CALLs whose payload can carry credentials, so their body never reaches a log line, even at debug:
- * 1.6 AuthorizationKey / 2.0.1 BasicAuthPassword (ChangeConfiguration, SetVariables), network profiles with
- * their passwords, certificates and their private material, and the upload/download locations of firmware,
- * diagnostics and logs, which in practice embed user names, passwords and signed tokens.
- */
-const SENSITIVE_ACTIONS: ReadonlySet<string> = new Set([
-  'ChangeConfiguration',
-  'SetVariables',
-  'SetNetworkProfile',
-  'CertificateSigned',
-  'InstallCertificate',
-  'UpdateFirmware',
-  'SignedUpdateFirmware',
-  'PublishFirmware',
-  'GetDiagnostics',
-  'GetLog',
-]);
 const REDACTED_BODY = '[body not logged: may carry credentials]';
 
-/** Whether a CALL of this action may carry credentials (its body is never logged nor shown). */
-export function isSensitiveAction(action: string): boolean {
-  return SENSITIVE_ACTIONS.has(action);
-}
+export { isSensitiveAction } from './credentials.js';
 
 /**
  * Describes one frame for a debug log. `maxBodyLength` caps the body (and the raw text of an invalid frame) in
@@ -82,10 +66,8 @@ export function describeFrame(data: Buffer | string, isBinary: boolean, maxBodyL
   // Only now pay for a full parse: to name what is wrong, or for a valid frame the scanner does not read
   // (a type written as `2.0`, say), whose raw text is then shown whole.
   const result = parseFrame(data);
-  if (result.ok && 'action' in result.frame && SENSITIVE_ACTIONS.has(result.frame.action)) {
-    return join(describeParsedHead(result.frame), REDACTED_BODY);
-  }
-  const raw = excerpt(data, 0, data.length, limit);
+  const action = result.ok && 'action' in result.frame ? result.frame.action : undefined;
+  const raw = mayCarryCredentials(data, action) ? REDACTED_BODY : excerpt(data, 0, data.length, limit);
   if (!result.ok) return join(`[INVALID] ${result.error.reason}`, raw);
   return join(describeParsedHead(result.frame), raw);
 }
@@ -93,25 +75,26 @@ export function describeFrame(data: Buffer | string, isBinary: boolean, maxBodyL
 function describeScanned(data: Buffer | string, head: FrameHeadWithBody, limit: number): string {
   const bodyEnd = endOfBody(data, head.bodyStart);
   const label = `[${LABELS[head.type]}]`;
+  const redacted = mayCarryCredentials(data, head.action);
   switch (head.type) {
     case MessageType.Call:
     case MessageType.Send:
       return join(
         `${label} ${cut(head.action ?? '', MAX_NAME_LENGTH, false)} (${head.id})`,
-        SENSITIVE_ACTIONS.has(head.action ?? '') ? REDACTED_BODY : excerpt(data, head.bodyStart, bodyEnd, limit),
+        redacted ? REDACTED_BODY : excerpt(data, head.bodyStart, bodyEnd, limit),
       );
     case MessageType.CallResult:
-      return join(`${label} (${head.id})`, excerpt(data, head.bodyStart, bodyEnd, limit));
+      return join(`${label} (${head.id})`, redacted ? REDACTED_BODY : excerpt(data, head.bodyStart, bodyEnd, limit));
     case MessageType.CallError:
     case MessageType.CallResultError: {
       // The scanner stops at the errorCode's opening quote; read the code so the line leads with it.
       const code = readStringToken(data, head.bodyStart);
-      if (code === undefined) return join(`${label} (${head.id})`, excerpt(data, head.bodyStart, bodyEnd, limit));
+      if (code === undefined) return join(`${label} (${head.id})`, redacted ? REDACTED_BODY : excerpt(data, head.bodyStart, bodyEnd, limit));
       let rest = skipWhitespace(data, code.end);
       if (codeAt(data, rest) === COMMA) rest = skipWhitespace(data, rest + 1);
       return join(
         `${label} (${head.id}) ${cut(code.value, MAX_NAME_LENGTH, false)}`,
-        excerpt(data, rest, Math.max(rest, bodyEnd), limit),
+        redacted ? REDACTED_BODY : excerpt(data, rest, Math.max(rest, bodyEnd), limit),
       );
     }
   }

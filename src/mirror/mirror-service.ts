@@ -41,7 +41,7 @@ export interface MirrorServiceOptions {
 
 export interface SessionMirrorRequest {
   readonly chargerId: string;
-  readonly rawSegment: string;
+  readonly urlSegment: string;
   readonly subprotocol: string;
   readonly version: OcppVersion;
   readonly chargerAuthorization: string | undefined;

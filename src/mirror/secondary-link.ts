@@ -42,8 +42,8 @@ export interface MirrorTiming extends UpstreamTiming {
 
 export interface SecondaryLinkOptions {
   readonly chargerId: string;
-  /** The charger's identity segment exactly as it arrived. */
-  readonly rawSegment: string;
+  /** The charger's identity as a URL path segment, canonically percent-encoded (see `extractIdentity`). */
+  readonly urlSegment: string;
   /** Offered to the secondary: the version the charger and primary agreed on. */
   readonly subprotocol: string;
   readonly version: OcppVersion;
@@ -115,7 +115,7 @@ export class SecondaryLink {
     this.label = secondaryLabel(secondary);
     this.#paused = options.paused ?? false;
     this.#log = options.log.child({ secondary: this.label });
-    const target = secondaryTarget(secondary, chargerId, options.rawSegment, options.chargerAuthorization);
+    const target = secondaryTarget(secondary, chargerId, options.urlSegment, options.chargerAuthorization);
     this.#limits = { maxMessages: options.timing.queueLimit, maxBytes: options.timing.queueMaxBytes };
     const stream = { chargerId, secondaryKey: options.secondaryKey };
     this.#book = new TransactionBook({
@@ -234,7 +234,8 @@ export class SecondaryLink {
   pause(): void {
     if (this.#closed || this.#paused) return;
     this.#paused = true;
-    this.#upstream.pause();
+    // Before it may dial (a replaced session still letting go) nothing was dialled: start() sees the flag.
+    if (this.#ready) this.#upstream.pause();
     this.#state('paused');
     this.#log.info('secondary paused by the operator: messages are kept until it is resumed');
   }

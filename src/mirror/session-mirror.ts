@@ -34,7 +34,7 @@ import { SecondaryLink, secondaryLabel, type MirroredMessage, type MirrorTiming 
 
 export interface SessionMirrorOptions {
   readonly chargerId: string;
-  readonly rawSegment: string;
+  readonly urlSegment: string;
   readonly subprotocol: string;
   readonly version: OcppVersion;
   readonly chargerAuthorization: string | undefined;
@@ -100,7 +100,7 @@ export class SessionMirror {
       (secondary) =>
         new SecondaryLink({
           chargerId: options.chargerId,
-          rawSegment: options.rawSegment,
+          urlSegment: options.urlSegment,
           subprotocol: options.subprotocol,
           version: options.version,
           chargerAuthorization: options.chargerAuthorization,

@@ -35,6 +35,25 @@ describe('runAdmission', () => {
     expect(seen).toEqual(['a']);
   });
 
+  it('a refusal made from outside the running step (a limit reached while it waits) wins, and stops the chain', async () => {
+    const { handshake } = fakeHandshake();
+    const budget = new UpgradeRefusal(ErrorCode.PendingBytesBudget, { status: 503, reason: 'budget' });
+    const later = new UpgradeRefusal(ErrorCode.TooManyConnections, { status: 503, reason: 'later' });
+    const seen: string[] = [];
+    const waits: AdmissionStep = (_handshake, signal) =>
+      new Promise<void>((_resolve, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
+    const refuseMidway: AdmissionStep = (received) => {
+      received.refuse(budget);
+      received.refuse(later);
+    };
+    await expect(runAdmission([refuseMidway, () => void seen.push('next')], handshake, handshake.signal)).rejects.toBe(budget);
+    expect(seen).toEqual([]);
+    const other = fakeHandshake().handshake;
+    const admission = runAdmission([waits], other, other.signal);
+    other.refuse(budget);
+    await expect(admission).rejects.toBe(budget);
+  });
+
   it('an empty chain admits', async () => {
     const { handshake } = fakeHandshake();
     await expect(runAdmission([], handshake, handshake.signal)).resolves.toBeUndefined();

@@ -40,7 +40,7 @@ describe('Handshake', () => {
     expect(() => handshake.charger).toThrow(/identifyCharger/);
     expect(() => handshake.primary).toThrow(/dialPrimary/);
     expect(handshake.knownIdentity).toBeUndefined();
-    handshake.charger = { identity: 'CP 1', rawSegment: 'CP%201' };
+    handshake.charger = { identity: 'CP 1', urlSegment: 'CP%201' };
     expect(handshake.knownIdentity).toBe('CP 1');
   });
 

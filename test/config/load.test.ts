@@ -141,11 +141,11 @@ describe('resolveConfig: file formats', () => {
   };
 
   const expectedSecondaries = [
-    { url: 'wss://analytics.example.com/ocpp', append_charge_point_id: true, forward_authorization: true, charger_map: [] },
+    { url: 'wss://analytics.example.com/ocpp', append_charge_point_id: true, charger_map: [] },
     {
       url: 'wss://other-backend.example.com/ocpp',
       append_charge_point_id: true,
-      forward_authorization: true,
+     
       charger_map: [
         { charger_id: 'CHARGER-001', mapped_charger_id: 'ext-CHARGER-001', password: 'secret123', id_tag: 'HARDCODED-TAG' },
       ],
@@ -258,7 +258,7 @@ describe('resolveConfig: file formats', () => {
     expect(config.host).toBeUndefined();
     expect(config.log_level).toBe('info');
     expect(config.secondary_csms).toEqual([
-      { url: 'wss://a.example.com', append_charge_point_id: true, forward_authorization: true, charger_map: [{ charger_id: 'A' }] },
+      { url: 'wss://a.example.com', append_charge_point_id: true, charger_map: [{ charger_id: 'A' }] },
     ]);
     expect(warnings).toEqual([]);
   });
@@ -484,7 +484,7 @@ describe('resolveConfig: secondary CSMS list from env and flags', () => {
     expect(config.secondary_csms[0]).toEqual({
       url: 'wss://x.example.com',
       append_charge_point_id: true,
-      forward_authorization: true,
+     
       charger_map: [],
     });
   });
@@ -495,12 +495,12 @@ describe('resolveConfig: secondary CSMS list from env and flags', () => {
       env: { SECONDARY_CSMS_URLS: 'wss://new.example.com,wss://a.example.com/ocpp' },
     });
     expect(config.secondary_csms).toEqual([
-      { url: 'wss://new.example.com', append_charge_point_id: true, forward_authorization: true, charger_map: [] },
+      { url: 'wss://new.example.com', append_charge_point_id: true, charger_map: [] },
       {
         url: 'wss://a.example.com/ocpp',
         name: 'A',
         append_charge_point_id: true,
-        forward_authorization: true,
+       
         charger_map: [{ charger_id: 'CP-1', mapped_charger_id: 'ext-1' }],
       },
     ]);
@@ -526,7 +526,7 @@ describe('resolveConfig: secondary CSMS list from env and flags', () => {
     });
     expect(config.secondary_csms.map((secondary) => [secondary.url, secondary.forward_authorization])).toEqual([
       ['wss://b.example.com/ocpp', false],
-      ['wss://flag.example.com', true],
+      ['wss://flag.example.com', undefined],
     ]);
   });
 
@@ -739,8 +739,12 @@ describe('resolveConfig: the admin listener', () => {
     );
     const short = writeTemp('short', 'abc\n');
     expect(configError(() => resolveConfig({ flags: { adminTokenFile: short, primary: PRIMARY }, env: {} })).message).toBe(
-      `--admin-token-file: the file ${short} must hold a token of at least 16 characters on one line`,
+      `--admin-token-file: the file ${short} must hold one token of at least 16 visible ASCII characters, without spaces`,
     );
+    const spaced = writeTemp('spaced', 'a token with spaces inside\n');
+    expect(configError(() => resolveConfig({ flags: { adminTokenFile: spaced, primary: PRIMARY }, env: {} })).message).toContain('without spaces');
+    const withBom = writeTemp('bom', `\uFEFF${TOKEN}\r\n\n`);
+    expect(resolveConfig({ flags: { adminTokenFile: withBom, primary: PRIMARY }, env: {} }).config.admin_token).toBe(TOKEN);
     const both = configError(() => resolve({ env: { PRIMARY_CSMS_URL: PRIMARY, ADMIN_TOKEN: TOKEN, ADMIN_TOKEN_FILE: short } }));
     expect(both.message).toContain('set admin_token or admin_token_file, not both');
   });
@@ -758,5 +762,49 @@ describe('resolveConfig: the admin listener', () => {
     const { config } = resolveConfig({ flags: { primary: PRIMARY, adminPort: '9101', adminHost: '::1' }, env: { ADMIN_PORT: '9100' } });
     expect(config.admin_port).toBe(9101);
     expect(config.admin_host).toBe('::1');
+  });
+});
+
+describe('resolveConfig: charger_map[].password_file (Docker and Kubernetes secrets)', () => {
+  const withEntry = (entry: Record<string, unknown>) => ({
+    primary_csms_url: PRIMARY,
+    secondary_csms: [{ url: 'wss://s.example.com/ocpp', charger_map: [{ charger_id: 'CP-1', ...entry }] }],
+  });
+  const secrets = { '/run/secrets/cp1': 'file-secret-123\n', '/run/secrets/empty': '\n' };
+  const resolveWith = (entry: Record<string, unknown>) =>
+    resolveConfig({ flags: {}, env: {}, readFile: files({ [DEFAULT_CONFIG_FILE]: withEntry(entry), ...secrets }) });
+
+  it('reads the password from the file, without its trailing newline', () => {
+    const { config } = resolveWith({ password_file: '/run/secrets/cp1' });
+    expect(config.secondary_csms[0]?.charger_map[0]).toEqual({ charger_id: 'CP-1', password_file: '/run/secrets/cp1', password: 'file-secret-123' });
+  });
+
+  it('refuses a missing or empty file, and a password set twice, naming the option but never the password', () => {
+    expect(configError(() => resolveWith({ password_file: '/nonexistent/secret' })).message).toMatch(
+      /^secondary_csms\[0\]\.charger_map\[0\]\.password_file: cannot read \/nonexistent\/secret: ENOENT/,
+    );
+    expect(configError(() => resolveWith({ password_file: '/run/secrets/empty' })).message).toBe(
+      'secondary_csms[0].charger_map[0].password_file: the file /run/secrets/empty must hold the password on one line',
+    );
+    const both = configError(() => resolveWith({ password: 'inline-secret-9', password_file: '/run/secrets/cp1' }));
+    expect(both.message).toContain('set password or password_file, not both');
+    expect(both.message).not.toContain('inline-secret-9');
+    expect(both.message).not.toContain('file-secret-123');
+  });
+});
+
+describe('resolveConfig: secondary labels', () => {
+  it('refuses two secondaries that logs, metrics and the admin API would name alike', () => {
+    const sameName = configError(() =>
+      resolve({ file: { primary_csms_url: PRIMARY, secondary_csms: [{ url: 'ws://a.example/ocpp', name: 'energy' }, { url: 'ws://b.example/ocpp', name: 'energy' }] } }),
+    );
+    expect(sameName.message).toContain('secondary_csms[1].name');
+    expect(sameName.message).toContain('secondary_csms[0] is already called "energy": give each secondary a distinct name');
+    const sameUrl = configError(() =>
+      resolve({ file: { primary_csms_url: PRIMARY, secondary_csms: [{ url: 'ws://a.example/ocpp?tenant=1' }, { url: 'ws://a.example/ocpp?tenant=2' }] } }),
+    );
+    expect(sameUrl.message).toContain('secondary_csms[1].url');
+    expect(sameUrl.message).not.toContain('tenant');
+    expect(resolve({ file: { primary_csms_url: PRIMARY, secondary_csms: [{ url: 'ws://a.example/ocpp?tenant=1', name: 'one' }, { url: 'ws://a.example/ocpp?tenant=2', name: 'two' }] } }).config.secondary_csms).toHaveLength(2);
   });
 });

@@ -27,7 +27,8 @@ describe('charge point identity from the URL', () => {
     ['/ws/CP-1', 'CP-1'],
     ['/any/deep/prefix/CP-1', 'CP-1'],
     ['/ocpp/CP-1?token=abc', 'CP-1'],
-    ['/ocpp/CP%2A1', 'CP%2A1'],
+    ['/ocpp/CP%7c1', 'CP%7C1'],
+    ['/ocpp/CP|1', 'CP%7C1'],
   ])('%s reaches the primary as …/ocpp/%s', async (path, segment) => {
     const csms = await startRawCsms();
     const { url } = await startProxy(csms.url);

@@ -150,6 +150,29 @@ describe('credentials in frame bodies', () => {
     expect(line).toContain('[body not logged: may carry credentials]');
   });
 
+  // Issue 11, finding 5: a ChangeConfiguration with an invalid message id was logged whole, AuthorizationKey and all.
+  it.each([
+    ['[2,"","ChangeConfiguration",{"key":"AuthorizationKey","value":"S3cretAuthKey0123456"}]', 'S3cretAuthKey0123456'],
+    ['[2,"' + 'x'.repeat(37) + '","ChangeConfiguration",{"key":"AuthorizationKey","value":"S3cretAuthKey0123456"}]', 'S3cretAuthKey0123456'],
+    ['[2,42,"SetVariables",{"setVariableData":[{"attributeValue":"Basic-Pass-1234567","variable":{"name":"BasicAuthPassword"}}]}]', 'Basic-Pass-1234567'],
+    ['[2,"p7","ChangeConfiguration",{"key":"AuthorizationKey","value":"S3cretAuthKey0123456"}', 'S3cretAuthKey0123456'],
+    ['[3,"r1",{"configurationKey":[{"key":"AuthorizationKey","readonly":false,"value":"S3cretAuthKey0123456"}]}]', 'S3cretAuthKey0123456'],
+    ['[4,"r2","GenericError","bad",{"echo":{"basicAuthPassword":"np-secret-99"}}]', 'np-secret-99'],
+    ['[2,"p8","DataTransfer",{"vendorId":"v","data":"{\\"password\\":\\"dt-secret-1\\"}"}]', 'dt-secret-1'],
+  ])('never shows a credential, whatever the message id or frame type: %s', (frame, secret) => {
+    for (const data of bothForms(frame)) {
+      const line = describeFrame(data, false, 0);
+      expect(line).not.toContain(secret);
+      expect(line).toContain('[body not logged: may carry credentials]');
+    }
+  });
+
+  it('still names what is wrong with an invalid frame whose body is withheld', () => {
+    expect(describeFrame('[2,"","ChangeConfiguration",{"key":"AuthorizationKey","value":"x"}]', false, 0)).toBe(
+      '[INVALID] bad-message-id [body not logged: may carry credentials]',
+    );
+  });
+
   it('still shows bodies of harmless commands', () => {
     expect(describeFrame('[2,"p6","GetConfiguration",{"key":["HeartbeatInterval"]}]', false, 0)).toContain('HeartbeatInterval');
   });

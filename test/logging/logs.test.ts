@@ -107,6 +107,22 @@ describe('connect, refusal and replacement lines say where the charger connected
     });
   });
 
+  it('with trust_proxy, a replacement names both forwarded addresses and the proxy they came through (issue 11, finding 6)', async () => {
+    const csms = await startRawCsms();
+    const { url, logs } = await startProxy(csms.url, { trust_proxy: true });
+    await connectRawCharger(url('/CP-TAKEN'), ['ocpp1.6'], { headers: { 'X-Forwarded-For': '198.51.100.7' } });
+    await logs.waitFor('session started');
+    await connectRawCharger(url('/CP-TAKEN'), ['ocpp1.6'], { headers: { 'X-Forwarded-For': 'forged, 203.0.113.9' } });
+    expect(await logs.waitFor('charge point id already connected: the older connection is replaced')).toMatchObject({
+      level: 'warn',
+      tag: 'CP-TAKEN',
+      remote_address: '203.0.113.9',
+      forwarded_by: '127.0.0.1',
+      replaced_remote_address: '198.51.100.7',
+      replaced_forwarded_by: '127.0.0.1',
+    });
+  });
+
   it('X-Forwarded-For counts only with trust_proxy: true, and then names the proxy', async () => {
     const csms = await startRawCsms();
     const headers = { 'X-Forwarded-For': 'forged, 198.51.100.9' };

@@ -145,10 +145,27 @@ describe('OCPP 1.6', () => {
     expect(s2.of('Authorize')[0]?.params).toEqual({ idTag: 'HARDCODED-TAG' });
   });
 
-  it('forwards the charger’s Authorization header to secondaries without a charger_map password', async () => {
+  it('never sends the charger’s password to a ws:// secondary unless forward_authorization: true (issue 11, finding 4)', async () => {
     const primaryCsms = await startRpcCsms(['ocpp1.6']);
     const secondary = await startRpcCsms(['ocpp1.6']);
-    const { url } = await startProxy(primaryCsms.url, { secondary_csms: [{ url: secondary.url }] });
+    const { url, logs } = await startProxy(primaryCsms.url, { secondary_csms: [{ url: secondary.url }] });
+    const connected = secondary.nextClient();
+    await rpcCharger(url('/CP-NOFWD'), 'CP-NOFWD', ['ocpp1.6'], 'charger-password-16').connect();
+    await connected;
+    expect(primaryCsms.clients[0]).toMatchObject({ identity: 'CP-NOFWD', password: 'charger-password-16' });
+    expect(secondary.clients[0]).toMatchObject({ identity: 'CP-NOFWD', password: undefined });
+    expect(logs.lines.filter((line) => String(line.msg).startsWith('secondary receives the chargers'))).toEqual([]);
+  });
+
+  it('forwards the charger’s Authorization header where forward_authorization: true, and says so at start', async () => {
+    const primaryCsms = await startRpcCsms(['ocpp1.6']);
+    const secondary = await startRpcCsms(['ocpp1.6']);
+    const { url, logs } = await startProxy(primaryCsms.url, { secondary_csms: [{ url: secondary.url, name: 'trusted', forward_authorization: true }] });
+    expect(await logs.waitFor("secondary receives the chargers' credentials in plain text (forward_authorization: true over ws://)")).toMatchObject({
+      level: 'warn',
+      secondary: 'trusted',
+      plaintext: true,
+    });
     const connected = secondary.nextClient();
     await rpcCharger(url('/CP-FWD'), 'CP-FWD', ['ocpp1.6'], 'charger-password-16').connect();
     await connected;

@@ -3,18 +3,36 @@
  */
 import { describe, expect, it } from 'vitest';
 import { secondaryConfigSchema } from '../../src/config/schema.js';
-import { secondaryTarget } from '../../src/mirror/secondary-target.js';
+import { forwardsChargerAuthorization, secondaryTarget } from '../../src/mirror/secondary-target.js';
 
 const secondary = (overrides: Record<string, unknown> = {}) => secondaryConfigSchema.parse({ url: 'wss://s.example.com/ocpp', ...overrides });
 const BASIC = 'Basic Q1AtMTpzZWNyZXQ=';
 
 describe('secondaryTarget', () => {
-  it('appends the charger’s raw segment and forwards its Authorization header by default', () => {
-    expect(secondaryTarget(secondary(), 'CP 1', 'CP%201', BASIC)).toEqual({
-      url: 'wss://s.example.com/ocpp/CP%201',
+  it('appends the charger’s URL segment and, over wss://, forwards its Authorization header by default', () => {
+    expect(secondaryTarget(secondary(), 'CP|1', 'CP%7C1', BASIC)).toEqual({
+      url: 'wss://s.example.com/ocpp/CP%7C1',
       headers: { Authorization: BASIC },
       idTagOverride: undefined,
     });
+  });
+
+  // Issue 11, finding 4: every secondary without a charger_map password got the charger's credentials, over ws:// too.
+  it('sends the charger’s Authorization header to a ws:// secondary only with forward_authorization: true', () => {
+    const plain = (overrides: Record<string, unknown> = {}) => secondary({ url: 'ws://s.example.com/ocpp', ...overrides });
+    expect(secondaryTarget(plain(), 'CP-1', 'CP-1', BASIC).headers).toEqual({});
+    expect(secondaryTarget(plain({ forward_authorization: true }), 'CP-1', 'CP-1', BASIC).headers).toEqual({ Authorization: BASIC });
+    expect(secondaryTarget(plain({ forward_authorization: false }), 'CP-1', 'CP-1', BASIC).headers).toEqual({});
+    expect(forwardsChargerAuthorization(plain())).toBe(false);
+    expect(forwardsChargerAuthorization(plain({ forward_authorization: true }))).toBe(true);
+    expect(forwardsChargerAuthorization(secondary())).toBe(true);
+    expect(forwardsChargerAuthorization(secondary({ url: 'WSS://S.example.com' }))).toBe(true);
+    expect(forwardsChargerAuthorization(secondary({ forward_authorization: false }))).toBe(false);
+  });
+
+  it('never falls back to the charger’s credentials for an entry whose password_file was not read', () => {
+    const mapped = secondary({ charger_map: [{ charger_id: 'CP-1', password_file: '/run/secrets/cp1' }] });
+    expect(secondaryTarget(mapped, 'CP-1', 'CP-1', BASIC).headers).toEqual({});
   });
 
   it('sends no Authorization header with forward_authorization: false, nor when the charger sent none', () => {

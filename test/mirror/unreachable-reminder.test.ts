@@ -46,7 +46,7 @@ describe('a secondary that stays unreachable', () => {
 
     const mirror = service.createSessionMirror({
       chargerId: 'CP-DOWN',
-      rawSegment: 'CP-DOWN',
+      urlSegment: 'CP-DOWN',
       subprotocol: 'ocpp1.6',
       version: '1.6',
       chargerAuthorization: undefined,

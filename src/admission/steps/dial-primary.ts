@@ -29,7 +29,7 @@ export interface DialPrimaryOptions {
 export function dialPrimary(options: DialPrimaryOptions): AdmissionStep {
   const dialUpstream = options.dial ?? dial;
   return async function dialPrimary(handshake, signal) {
-    const url = buildUpstreamUrl(options.endpoint, handshake.charger.rawSegment, options.appendIdentity);
+    const url = buildUpstreamUrl(options.endpoint, handshake.charger.urlSegment, options.appendIdentity);
     const { authorization } = handshake;
     const outcome = await dialUpstream({
       url,

@@ -8,5 +8,5 @@ import { chargerRefused } from '../refusal.js';
 export const identifyCharger: AdmissionStep = function identifyCharger(handshake) {
   const id = extractIdentity(handshake.request.url);
   if (!id.ok) throw chargerRefused(ErrorCode.IdentityInvalid, HttpStatus.BadRequest, id.reason);
-  handshake.charger = { identity: id.identity, rawSegment: id.rawSegment };
+  handshake.charger = { identity: id.identity, urlSegment: id.urlSegment };
 };

@@ -24,7 +24,7 @@ function fakeCoordinator() {
 
 function identifiedHandshake() {
   const { handshake } = fakeHandshake();
-  handshake.charger = { identity: 'CP-1', rawSegment: 'CP-1' };
+  handshake.charger = { identity: 'CP-1', urlSegment: 'CP-1' };
   return handshake;
 }
 

@@ -23,13 +23,13 @@ function admitWith(outcome: DialOutcome, request: Parameters<typeof fakeHandshak
     dialled.push(options);
     return Promise.resolve(outcome);
   };
-  const { handshake } = fakeHandshake({ url: '/ocpp/CP%2D1', ...request });
+  const { handshake } = fakeHandshake({ url: '/ocpp/CP%7c1', ...request });
   const admission = runAdmission([checkUpgrade, identifyCharger, dialPrimary({ ...OPTIONS, dial })], handshake, handshake.signal);
   return { handshake, admission, dialled };
 }
 
 describe('dialPrimary', () => {
-  it('dials the endpoint with the raw identity, the charger’s sub-protocols and Authorization, and its signal', async () => {
+  it('dials the endpoint with the identity (canonically percent-encoded), the charger’s sub-protocols and Authorization, and its signal', async () => {
     const { socket } = fakePrimarySocket();
     const { handshake, admission, dialled } = admitWith(
       { kind: 'open', socket, subprotocol: 'ocpp1.6' },
@@ -38,7 +38,7 @@ describe('dialPrimary', () => {
     await admission;
     expect(dialled).toEqual([
       {
-        url: 'wss://operator:pass@csms.example/ocpp/CP%2D1?token=secret',
+        url: 'wss://operator:pass@csms.example/ocpp/CP%7C1?token=secret',
         subprotocols: ['ocpp2.0.1', 'ocpp1.6'],
         headers: { Authorization: 'Basic Q1AtMTpzZWNyZXQ=' },
         timeoutMs: 7_000,
@@ -47,7 +47,7 @@ describe('dialPrimary', () => {
         signal: handshake.signal,
       },
     ]);
-    expect(handshake.primary).toEqual({ socket, subprotocol: 'ocpp1.6', urlForLog: 'wss://csms.example/ocpp/CP%2D1' });
+    expect(handshake.primary).toEqual({ socket, subprotocol: 'ocpp1.6', urlForLog: 'wss://csms.example/ocpp/CP%7C1' });
   });
 
   it('sends no Authorization header when the charger sent none', async () => {
@@ -72,7 +72,7 @@ describe('dialPrimary', () => {
       status: 401,
       reason: 'refused by the CSMS',
       headers: { 'WWW-Authenticate': 'Basic realm="csms"', 'Retry-After': '30' },
-      log: { level: 'warn', message: 'primary refused the connection', fields: { primary: 'wss://csms.example/ocpp/CP%2D1', status: 401 } },
+      log: { level: 'warn', message: 'primary refused the connection', fields: { primary: 'wss://csms.example/ocpp/CP%7C1', status: 401 } },
     });
   });
 
