@@ -195,14 +195,15 @@ export function frameJson(
   chargerId: string,
   frame: { at: number; leg: string; secondary: string | undefined; direction: 'in' | 'out'; data: Buffer | string; isBinary: boolean },
 ): FrameJson {
-  return {
-    at: new Date(frame.at).toISOString(),
-    charger: chargerId,
-    leg: frame.leg,
-    secondary: frame.secondary ?? null,
-    direction: frame.direction,
-    ...inspectFrame(frame.data, frame.isBinary, FRAME_BODY_MAX_CHARS),
-  };
+  return { ...whereAndWhen(chargerId, frame), ...inspectFrame(frame.data, frame.isBinary, FRAME_BODY_MAX_CHARS) };
+}
+
+/** When a frame passed, and on which leg of which charger, in which direction. */
+function whereAndWhen(
+  chargerId: string,
+  frame: { at: number; leg: string; secondary: string | undefined; direction: 'in' | 'out' },
+): Pick<FrameJson, 'at' | 'charger' | 'leg' | 'secondary' | 'direction'> {
+  return { at: new Date(frame.at).toISOString(), charger: chargerId, leg: frame.leg, secondary: frame.secondary ?? null, direction: frame.direction };
 }
 
 /** A frame of the recent list: whole when it was small enough to keep, else its head and size. */
@@ -210,11 +211,7 @@ function recentFrameJson(chargerId: string, frame: RecentFrame): FrameJson {
   if (frame.text !== undefined) return frameJson(chargerId, { ...frame, data: frame.text });
   const { head } = frame;
   return {
-    at: new Date(frame.at).toISOString(),
-    charger: chargerId,
-    leg: frame.leg,
-    secondary: frame.secondary ?? null,
-    direction: frame.direction,
+    ...whereAndWhen(chargerId, frame),
     message_type: head?.type ?? null,
     type: head?.kind ?? 'invalid',
     message_id: head?.id ?? null,

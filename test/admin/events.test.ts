@@ -5,13 +5,9 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_STREAMS } from '../../src/admin/event-stream.js';
 import { answers16, closeAll, connectRawCharger, exchange, ocpp16, onCleanup, startAdmin, startProxy, startRawCsms, type StartedAdmin } from '../support/harness.js';
+import { sseParser, type SseEvent } from '../support/admin.js';
 
 afterEach(closeAll);
-
-interface SseEvent {
-  readonly event: string;
-  readonly data: Record<string, unknown>;
-}
 
 interface EventStream {
   readonly response: IncomingMessage;
@@ -26,18 +22,10 @@ function openStream(admin: StartedAdmin, query = ''): Promise<EventStream> {
     const req = httpRequest({ host: '127.0.0.1', port: admin.port, path: `/api/events${query}` }, (response) => {
       const events: SseEvent[] = [];
       const waiters: Array<() => void> = [];
-      let buffer = '';
+      const parse = sseParser();
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => {
-        buffer += chunk;
-        let end;
-        while ((end = buffer.indexOf('\n\n')) !== -1) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const event = /^event: (.+)$/m.exec(block)?.[1];
-          const data = /^data: (.+)$/m.exec(block)?.[1];
-          if (event !== undefined && data !== undefined) events.push({ event, data: JSON.parse(data) as Record<string, unknown> });
-        }
+        events.push(...parse(chunk));
         for (const wake of waiters.splice(0)) wake();
       });
       let seen = 0;

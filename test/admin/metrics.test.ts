@@ -5,18 +5,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { METRIC_NAMES } from '../../src/admin/metric-names.js';
 import { answers16, closeAll, connectRawCharger, exchange, ocpp16, startAdmin, startProxy, startRawCsms, upgradeStatus } from '../support/harness.js';
+import { metricSample } from '../support/admin.js';
 
 afterEach(closeAll);
-
-/** The value of one sample, e.g. sample(text, 'ocpp_splitter_frames_total{source="charger",type="call"}'). */
-function sample(text: string, series: string): number | undefined {
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const space = line.lastIndexOf(' ');
-    if (line.slice(0, space) === series) return Number(line.slice(space + 1));
-  }
-  return undefined;
-}
 
 async function scrape(url: string): Promise<string> {
   const response = await fetch(url);
@@ -46,7 +37,7 @@ describe('GET /metrics', () => {
       const deadline = performance.now() + 5_000;
       for (;;) {
         const body = await scrape(admin.url('/metrics'));
-        if (sample(body, 'ocpp_splitter_mirror_delivered_total{secondary="energy"}') === 3) return body;
+        if (metricSample(body, 'ocpp_splitter_mirror_delivered_total{secondary="energy"}') === 3) return body;
         if (performance.now() > deadline) throw new Error(`the secondary's answers were not counted:\n${body}`);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
@@ -56,22 +47,22 @@ describe('GET /metrics', () => {
       if (name === 'ocpp_splitter_charger_frames_total') continue; // only with metrics_per_charger
       expect(text, name).toMatch(new RegExp(`^# TYPE ${name} `, 'm'));
     }
-    expect(sample(text, 'ocpp_splitter_chargers_connected')).toBe(1);
-    expect(sample(text, 'ocpp_splitter_handshakes_total{result="accepted"}')).toBe(1);
-    expect(sample(text, 'ocpp_splitter_handshakes_total{result="invalid_id"}')).toBe(1);
-    expect(sample(text, 'ocpp_splitter_handshakes_total{result="refused_by_primary"}')).toBe(1);
-    expect(sample(text, 'ocpp_splitter_frames_total{source="charger",type="call"}')).toBe(3);
-    expect(sample(text, 'ocpp_splitter_frames_total{source="primary",type="callresult"}')).toBe(3);
-    expect(sample(text, 'ocpp_splitter_frames_total{source="secondary",type="callresult"}')).toBe(3);
-    expect(sample(text, 'ocpp_splitter_frames_total{source="primary",type="call"}')).toBe(0);
-    expect(sample(text, 'ocpp_splitter_primary_call_duration_seconds_count')).toBe(3);
-    expect(sample(text, 'ocpp_splitter_secondary_links_connected{secondary="energy"}')).toBe(1);
-    expect(sample(text, 'ocpp_splitter_secondary_paused{secondary="energy"}')).toBe(0);
-    expect(sample(text, 'ocpp_splitter_outbox_messages{secondary="energy"}')).toBe(0);
-    expect(sample(text, 'ocpp_splitter_outbox_oldest_age_seconds{secondary="energy"}')).toBe(0);
-    expect(sample(text, 'ocpp_splitter_mirror_skipped_total{secondary="energy"}')).toBe(0);
-    expect(sample(text, 'ocpp_splitter_store_commit_seconds_count')).toBeGreaterThan(0);
-    expect(sample(text, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    expect(metricSample(text, 'ocpp_splitter_chargers_connected')).toBe(1);
+    expect(metricSample(text, 'ocpp_splitter_handshakes_total{result="accepted"}')).toBe(1);
+    expect(metricSample(text, 'ocpp_splitter_handshakes_total{result="invalid_id"}')).toBe(1);
+    expect(metricSample(text, 'ocpp_splitter_handshakes_total{result="refused_by_primary"}')).toBe(1);
+    expect(metricSample(text, 'ocpp_splitter_frames_total{source="charger",type="call"}')).toBe(3);
+    expect(metricSample(text, 'ocpp_splitter_frames_total{source="primary",type="callresult"}')).toBe(3);
+    expect(metricSample(text, 'ocpp_splitter_frames_total{source="secondary",type="callresult"}')).toBe(3);
+    expect(metricSample(text, 'ocpp_splitter_frames_total{source="primary",type="call"}')).toBe(0);
+    expect(metricSample(text, 'ocpp_splitter_primary_call_duration_seconds_count')).toBe(3);
+    expect(metricSample(text, 'ocpp_splitter_secondary_links_connected{secondary="energy"}')).toBe(1);
+    expect(metricSample(text, 'ocpp_splitter_secondary_paused{secondary="energy"}')).toBe(0);
+    expect(metricSample(text, 'ocpp_splitter_outbox_messages{secondary="energy"}')).toBe(0);
+    expect(metricSample(text, 'ocpp_splitter_outbox_oldest_age_seconds{secondary="energy"}')).toBe(0);
+    expect(metricSample(text, 'ocpp_splitter_mirror_skipped_total{secondary="energy"}')).toBe(0);
+    expect(metricSample(text, 'ocpp_splitter_store_commit_seconds_count')).toBeGreaterThan(0);
+    expect(metricSample(text, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
     // No per-charger series by default.
     expect(text).not.toContain('CP-M1');
   });
@@ -85,13 +76,13 @@ describe('GET /metrics', () => {
     await exchange(charger, ocpp16.heartbeat('h1'));
     const deadline = performance.now() + 5_000;
     let text = '';
-    while (sample(text, 'ocpp_splitter_outbox_messages{secondary="down"}') !== 2) {
+    while (metricSample(text, 'ocpp_splitter_outbox_messages{secondary="down"}') !== 2) {
       if (performance.now() > deadline) throw new Error(`backlog not shown:\n${text}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
       text = await scrape(admin.url('/metrics'));
     }
-    expect(sample(text, 'ocpp_splitter_outbox_bytes{secondary="down"}')).toBe(ocpp16.boot('b1').text.length + ocpp16.heartbeat('h1').text.length);
-    expect(sample(text, 'ocpp_splitter_secondary_links_connected{secondary="down"}')).toBe(0);
-    expect(sample(text, 'ocpp_splitter_charger_frames_total{charger="CP-M2",source="charger"}')).toBe(2);
+    expect(metricSample(text, 'ocpp_splitter_outbox_bytes{secondary="down"}')).toBe(ocpp16.boot('b1').text.length + ocpp16.heartbeat('h1').text.length);
+    expect(metricSample(text, 'ocpp_splitter_secondary_links_connected{secondary="down"}')).toBe(0);
+    expect(metricSample(text, 'ocpp_splitter_charger_frames_total{charger="CP-M2",source="charger"}')).toBe(2);
   });
 });

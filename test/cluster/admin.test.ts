@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { METRIC_NAMES } from '../../src/admin/metric-names.js';
 import { CLI, runProcess, type LogLine, type RunningCli } from '../support/cli.js';
+import { metricSample, sseParser, type SseEvent } from '../support/admin.js';
 import {
   callResultFrame,
   closeAll,
@@ -103,38 +104,15 @@ async function metrics(cluster: Cluster): Promise<string> {
   return response.text();
 }
 
-/** The value of one sample, e.g. sample(text, 'ocpp_splitter_frames_total{source="charger",type="call"}'). */
-function sample(text: string, series: string): number | undefined {
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const space = line.lastIndexOf(' ');
-    if (line.slice(0, space) === series) return Number(line.slice(space + 1));
-  }
-  return undefined;
-}
-
-interface SseEvent {
-  readonly event: string;
-  readonly data: Record<string, unknown>;
-}
-
 /** Opens `GET /api/events` and collects its events. */
 function openStream(cluster: Cluster): Promise<{ readonly events: SseEvent[] }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port: cluster.adminPort, path: '/api/events' }, (response) => {
       const events: SseEvent[] = [];
-      let buffer = '';
+      const parse = sseParser();
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => {
-        buffer += chunk;
-        let end;
-        while ((end = buffer.indexOf('\n\n')) !== -1) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const event = /^event: (.+)$/m.exec(block)?.[1];
-          const data = /^data: (.+)$/m.exec(block)?.[1];
-          if (event !== undefined && data !== undefined) events.push({ event, data: JSON.parse(data) as Record<string, unknown> });
-        }
+        events.push(...parse(chunk));
       });
       resolve({ events });
     });
@@ -180,15 +158,15 @@ describe('the admin listener with workers: 2', () => {
     // With the secondary down every heartbeat waits in the one store that both workers read whole.
     let text = '';
     await expect
-      .poll(async () => sample((text = await metrics(cluster)), 'ocpp_splitter_outbox_messages{secondary="energy"}'), { timeout: WAIT_MS, interval: 100 })
+      .poll(async () => metricSample((text = await metrics(cluster)), 'ocpp_splitter_outbox_messages{secondary="energy"}'), { timeout: WAIT_MS, interval: 100 })
       .toBe(count);
-    expect(sample(text, 'ocpp_splitter_chargers_connected')).toBe(count);
-    expect(sample(text, 'ocpp_splitter_frames_total{source="charger",type="call"}')).toBe(count);
-    expect(sample(text, 'ocpp_splitter_frames_total{source="primary",type="callresult"}')).toBe(count);
-    expect(sample(text, 'ocpp_splitter_handshakes_total{result="accepted"}')).toBe(count);
-    expect(sample(text, 'ocpp_splitter_primary_call_duration_seconds_count')).toBe(count);
-    expect(sample(text, 'ocpp_splitter_secondary_paused{secondary="energy"}')).toBe(0);
-    expect(sample(text, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    expect(metricSample(text, 'ocpp_splitter_chargers_connected')).toBe(count);
+    expect(metricSample(text, 'ocpp_splitter_frames_total{source="charger",type="call"}')).toBe(count);
+    expect(metricSample(text, 'ocpp_splitter_frames_total{source="primary",type="callresult"}')).toBe(count);
+    expect(metricSample(text, 'ocpp_splitter_handshakes_total{result="accepted"}')).toBe(count);
+    expect(metricSample(text, 'ocpp_splitter_primary_call_duration_seconds_count')).toBe(count);
+    expect(metricSample(text, 'ocpp_splitter_secondary_paused{secondary="energy"}')).toBe(0);
+    expect(metricSample(text, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
     for (const name of METRIC_NAMES) {
       if (name !== 'ocpp_splitter_charger_frames_total') expect(text, name).toMatch(new RegExp(`^# TYPE ${name} `, 'm'));
     }
@@ -265,7 +243,7 @@ describe('the admin listener with workers: 2', () => {
     const states = async (): Promise<string[]> =>
       (await getJson<Array<{ secondaries: Array<{ state: string }> }>>(cluster, '/api/chargers')).map((charger) => charger.secondaries[0]?.state ?? 'none');
     expect(await states()).toEqual(chargers.map(() => 'paused'));
-    expect(sample(await metrics(cluster), 'ocpp_splitter_secondary_paused{secondary="energy"}')).toBe(1);
+    expect(metricSample(await metrics(cluster), 'ocpp_splitter_secondary_paused{secondary="energy"}')).toBe(1);
     // …and keeps what the chargers send.
     for (const charger of chargers) {
       charger.peer.socket.send(heartbeat(`kept-${charger.id}`));
