@@ -2,10 +2,13 @@
  * `npm run bench`: ocpp-splitter against a direct charger → CSMS connection, in
  * the same run, so the ratios hold on a noisy machine.
  *
- *   npm run bench                 full run (≈ 4 min): 1, 50, 1,000 chargers × direct / proxy / proxy + 2 secondaries /
- *                                 proxy + 2 secondaries with the in-memory store, then the workers run, the
- *                                 locked-store scenario and the connection-scale run
+ *   npm run bench                 full run (≈ 5 min): 1, 50, 1,000 chargers × direct / proxy / proxy + admin /
+ *                                 proxy + 2 secondaries / the same + admin / proxy + 2 secondaries with the
+ *                                 in-memory store, then the workers run, the locked-store scenario and the
+ *                                 connection-scale run
  *   npm run bench -- --smoke      seconds; checks the benchmark still works (part of the test suite)
+ *   npm run bench -- --no-admin   without the admin-listener rows
+ *   npm run bench -- --admin-sse  also a row with one live event stream (SSE) open: the dashboard's live view
  *   npm run bench -- --json FILE  also write the results there (default bench/results/latest.json)
  *   npm run bench -- --scale N --workers W   the scale run with N chargers on W worker processes
  *   npm run bench -- --scenario locked-store  only the locked-store scenario
@@ -34,6 +37,16 @@
  * layout and size: CPU/call with 2 secondaries ≤ 1.8× without, and the durable
  * store's CPU/call ≤ the in-memory store's.
  *
+ * "+admin" rows run the admin listener as the CLI does by default (admin_port
+ * 9001; here an ephemeral port): created before the proxy listens, so it observes
+ * every frame through the diagnostics channels, and scraped like Prometheus would,
+ * GET /metrics every second from the generator's process, warm-up included. No
+ * event stream is open (that is live debugging, not steady state) except in the
+ * "+admin+sse" row (`--admin-sse`), where one client reads every event. Target per
+ * layout and size: CPU/call with the admin listener ≤ 1.05× without, with no
+ * secondary and with 2 durable ones; the table's "CPU ÷ no admin" column gives the
+ * ratio for every admin row.
+ *
  * Locked store (bench/lib/locked-store.ts): 10 chargers, one CALL each per 20 ms,
  * 2 durable secondaries; after a warm-up another process holds `BEGIN IMMEDIATE`
  * on the proxy's SQLite file for 3 s. PASS/FAIL: charger ↔ primary p99 during the
@@ -45,6 +58,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connectFleet, type Fleet, type LoadResult } from './lib/chargers.js';
+import { openEventStream, startScraper, type EventStreamClient } from './lib/admin-load.js';
 import { describeLockedStore, runLockedStore, type LockedStorePlan, type LockedStoreResult } from './lib/locked-store.js';
 import { startCliProxy, startCsmsProcess, startProxyProcess, waitFor, type ProxyProcess } from './lib/processes.js';
 
@@ -65,6 +79,10 @@ const { values: flags } = parseArgs({
     scenario: { type: 'string', default: 'all' },
     /** Writes a V8 CPU profile of each proxy process into this directory. */
     profile: { type: 'string' },
+    /** Leaves out the rows with the admin listener. */
+    'no-admin': { type: 'boolean', default: false },
+    /** Adds a row with the admin listener and one event stream (SSE) reading every event. */
+    'admin-sse': { type: 'boolean', default: false },
   },
 });
 const selection = SCENARIOS.find((name) => name === flags.scenario);
@@ -79,6 +97,8 @@ const PROXY_CORE = canPin ? '1' : undefined;
 type Mode = 'direct' | 'proxy';
 type Layout = 'shared' | 'own-core';
 type MirrorStoreKind = 'sqlite' | 'memory';
+/** What the admin listener serves during the run: /metrics scrapes, and with 'metrics+events' one SSE client too. */
+type AdminLoad = 'metrics' | 'metrics+events';
 interface Scenario {
   readonly layout: Layout;
   readonly mode: Mode;
@@ -86,6 +106,8 @@ interface Scenario {
   readonly secondaries: number;
   /** Which mirror store the proxy uses; only with secondaries. */
   readonly store?: MirrorStoreKind;
+  /** The admin listener on, and what asks it; off when undefined. */
+  readonly admin?: AdminLoad;
 }
 interface Result extends Scenario {
   readonly name: string;
@@ -94,29 +116,53 @@ interface Result extends Scenario {
   readonly p99Ms: number;
   readonly proxyRssIdleMiB?: number;
   readonly proxyKiBPerCharger?: number;
+  /**
+   * After the load, the chargers still connected, and a full GC: with the admin listener its per-charger
+   * recent-frame rings are full by then. Heap (not RSS, which keeps what the heap grew to) over idle, per charger.
+   */
+  readonly proxyRssAfterLoadMiB?: number;
+  readonly proxyHeapKiBPerChargerAfterLoad?: number;
   /** Proxy CPU (user + system) over the measured window ÷ calls answered in it. */
   readonly proxyCpuMicrosPerCall?: number;
+  /** /metrics scrapes answered during the run (warm-up included), and the size of the last one. */
+  readonly adminScrapes?: number;
+  readonly adminScrapeBytes?: number;
+  /** Events the SSE client read, and how many the proxy dropped for it (it read too slowly). */
+  readonly sseEvents?: number;
+  readonly sseDropped?: number;
 }
 
 const smoke = flags.smoke === true;
 const sizes = flags.sizes !== undefined ? flags.sizes.split(',').map(Number) : smoke ? [1, 5] : [1, 50, 1000];
 const durationMs = (chargers: number): number => (smoke ? 400 : chargers === 1 ? 3000 : 5000);
 const warmupMs = smoke ? 150 : 1000;
+/** Prometheus scrapes every 15–60 s by default: every second is a busy setting. Smoke runs scrape faster to scrape at all. */
+const scrapeIntervalMs = smoke ? 100 : 1000;
+/** The smoke run covers the admin rows once, at its last layout and size: each row costs a second of the test suite. */
+const adminSizes = flags['no-admin'] === true ? [] : smoke ? sizes.slice(-1) : sizes;
+const adminSse = flags['admin-sse'] === true || smoke;
 const lockedStorePlan: LockedStorePlan = smoke
   ? { chargers: 3, secondaries: 2, intervalMs: 20, warmupMs: 150, beforeMs: 150, holdMs: 300, afterMs: 300, deliveryTimeoutMs: 30_000 }
   : { chargers: 10, secondaries: 2, intervalMs: 20, warmupMs: 1000, beforeMs: 1000, holdMs: 3000, afterMs: 2000, deliveryTimeoutMs: 30_000 };
 
 const layouts: Layout[] = flags.layout === 'both' ? ['shared', 'own-core'] : [flags.layout === 'own-core' ? 'own-core' : 'shared'];
+const adminLayouts = smoke ? layouts.slice(-1) : layouts;
 const throughputRuns = selection === 'all';
 const results: Result[] = [];
 if (throughputRuns) {
   for (const layout of layouts) for (const chargers of sizes) {
-    for (const scenario of [
+    const admin = adminSizes.includes(chargers) && adminLayouts.includes(layout);
+    // Each admin row right after its pair without, so a drift of the machine's speed touches both alike.
+    const scenarios: Scenario[] = [
       { layout, mode: 'direct', chargers, secondaries: 0 },
       { layout, mode: 'proxy', chargers, secondaries: 0 },
+      ...(admin ? [{ layout, mode: 'proxy', chargers, secondaries: 0, admin: 'metrics' } satisfies Scenario] : []),
+      ...(admin && adminSse ? [{ layout, mode: 'proxy', chargers, secondaries: 0, admin: 'metrics+events' } satisfies Scenario] : []),
       { layout, mode: 'proxy', chargers, secondaries: 2, store: 'sqlite' },
+      ...(admin ? [{ layout, mode: 'proxy', chargers, secondaries: 2, store: 'sqlite', admin: 'metrics' } satisfies Scenario] : []),
       { layout, mode: 'proxy', chargers, secondaries: 2, store: 'memory' },
-    ] satisfies Scenario[]) {
+    ];
+    for (const scenario of scenarios) {
       const result = await runScenario(scenario);
       results.push(result);
       const cpu = result.proxyCpuMicrosPerCall === undefined ? '' : `, ${result.proxyCpuMicrosPerCall.toFixed(1)} µs CPU/call`;
@@ -170,7 +216,8 @@ process.stdout.write(`\nresults written to ${jsonPath}\n`);
 // ── scenarios ──────────────────────────────────────────────────────────────
 
 async function runScenario(scenario: Scenario): Promise<Result> {
-  const proxyName = scenario.secondaries === 0 ? 'proxy' : `proxy+${scenario.secondaries}sec${scenario.store === 'memory' ? ' in-memory' : ''}`;
+  const adminName = scenario.admin === undefined ? '' : scenario.admin === 'metrics' ? '+admin' : '+admin+sse';
+  const proxyName = `${scenario.secondaries === 0 ? 'proxy' : `proxy+${scenario.secondaries}sec`}${adminName}${scenario.store === 'memory' ? ' in-memory' : ''}`;
   const name = `${scenario.layout}: ${scenario.mode === 'direct' ? 'direct' : proxyName} ×${scenario.chargers}`;
   const csmsCore = scenario.layout === 'shared' ? '1' : '0';
   const csmsProcess = await startCsmsProcess(1 + scenario.secondaries, canPin ? csmsCore : undefined);
@@ -190,14 +237,22 @@ async function runScenario(scenario: Scenario): Promise<Result> {
         secondary_csms: secondaries.map((secondary, i) => ({ url: secondary.url, name: `s${i}` })),
         data_dir: dataDir,
       },
-      { cores: PROXY_CORE, profileDir: flags.profile, memoryStore: scenario.store === 'memory' },
+      { cores: PROXY_CORE, profileDir: flags.profile, memoryStore: scenario.store === 'memory', admin: scenario.admin !== undefined },
     );
     try {
       const idle = await proxy.sample();
       const fleet = await connectFleet(`ws://127.0.0.1:${proxy.port}`, scenario.chargers);
       await waitFor(async () => (await csmsProcess.counts()).slice(1).every((count) => count >= scenario.chargers));
       const connected = await proxy.sample();
+      const adminPort = proxy.adminPort;
+      if (scenario.admin !== undefined && adminPort === undefined) throw new Error('benchmark: the proxy reported no admin port');
+      let events: EventStreamClient | undefined;
+      if (scenario.admin === 'metrics+events' && adminPort !== undefined) events = await openEventStream(adminPort);
+      const scraper = adminPort === undefined ? undefined : startScraper(adminPort, scrapeIntervalMs);
       const { load, cpuMicros } = await measureWithCpu(fleet, proxy, scenario.chargers);
+      const scraped = await scraper?.close();
+      const streamed = events?.close();
+      const afterLoad = await proxy.sample();
       fleet.close();
       return {
         ...scenario,
@@ -205,7 +260,13 @@ async function runScenario(scenario: Scenario): Promise<Result> {
         ...summarise(load),
         proxyRssIdleMiB: idle.rss / 2 ** 20,
         proxyKiBPerCharger: (connected.rss - idle.rss) / 1024 / scenario.chargers,
+        proxyRssAfterLoadMiB: afterLoad.rss / 2 ** 20,
+        proxyHeapKiBPerChargerAfterLoad: (afterLoad.heapUsed - idle.heapUsed) / 1024 / scenario.chargers,
         proxyCpuMicrosPerCall: cpuPerCall(cpuMicros, load),
+        adminScrapes: scraped?.scrapes,
+        adminScrapeBytes: scraped?.lastBytes,
+        sseEvents: streamed?.events,
+        sseDropped: streamed?.dropped,
       };
     } finally {
       await proxy.close();
@@ -318,11 +379,26 @@ function summarise(load: LoadResult): { callsPerSecond: number; p50Ms: number; p
   return { callsPerSecond: load.calls / load.seconds, p50Ms: at(0.5), p99Ms: at(0.99) };
 }
 
+/** The same proxy scenario without the admin listener. */
+function withoutAdmin(rows: Result[], row: Result): Result | undefined {
+  return rows.find(
+    (other) =>
+      other.admin === undefined &&
+      other.mode === row.mode &&
+      other.layout === row.layout &&
+      other.chargers === row.chargers &&
+      other.secondaries === row.secondaries &&
+      other.store === row.store,
+  );
+}
+
 function printTable(rows: Result[]): void {
-  const header = ['scenario', 'calls/s', 'vs direct', 'p50 ms', 'p99 ms', 'RSS idle MiB', 'KiB/charger', 'CPU µs/call'];
+  const header = ['scenario', 'calls/s', 'vs direct', 'p50 ms', 'p99 ms', 'RSS idle MiB', 'KiB/charger', 'CPU µs/call', 'CPU ÷ no admin'];
   const lines = rows.map((row) => {
     const direct = rows.find((other) => other.mode === 'direct' && other.chargers === row.chargers && other.layout === row.layout);
     const ratio = direct === undefined ? '' : `${(row.callsPerSecond / direct.callsPerSecond).toFixed(2)}×`;
+    const base = row.admin === undefined ? undefined : withoutAdmin(rows, row)?.proxyCpuMicrosPerCall;
+    const adminRatio = base === undefined || row.proxyCpuMicrosPerCall === undefined ? '' : `${(row.proxyCpuMicrosPerCall / base).toFixed(3)}×`;
     return [
       row.name,
       String(Math.round(row.callsPerSecond)),
@@ -332,6 +408,7 @@ function printTable(rows: Result[]): void {
       row.proxyRssIdleMiB?.toFixed(1) ?? '',
       row.proxyKiBPerCharger?.toFixed(1) ?? '',
       row.proxyCpuMicrosPerCall?.toFixed(1) ?? '',
+      adminRatio,
     ];
   });
   const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => line[i]!.length)));
@@ -346,8 +423,10 @@ function printTable(rows: Result[]): void {
 function checkTargets(rows: Result[]): string[] {
   const lines: string[] = [];
   for (const layout of layouts) {
-    const find = (mode: Mode, chargers: number, secondaries: number, store?: MirrorStoreKind) =>
-      rows.find((row) => row.layout === layout && row.mode === mode && row.chargers === chargers && row.secondaries === secondaries && row.store === store);
+    const find = (mode: Mode, chargers: number, secondaries: number, store?: MirrorStoreKind, admin?: AdminLoad) =>
+      rows.find(
+        (row) => row.layout === layout && row.mode === mode && row.chargers === chargers && row.secondaries === secondaries && row.store === store && row.admin === admin,
+      );
     const check = (label: string, value: number | undefined, target: number, atMost: boolean): void => {
       if (value === undefined || Number.isNaN(value)) return;
       const met = atMost ? value <= target : value >= target;
@@ -368,6 +447,10 @@ function checkTargets(rows: Result[]): string[] {
       const inMemory = find('proxy', chargers, 2, 'memory')?.proxyCpuMicrosPerCall;
       if (alone !== undefined && durable !== undefined) check(`${chargers} charger(s) CPU per call, 2 secondaries vs none`, durable / alone, 1.8, true);
       if (durable !== undefined && inMemory !== undefined) check(`${chargers} charger(s) CPU per call, durable vs in-memory store`, durable / inMemory, 1.0, true);
+      const aloneAdmin = find('proxy', chargers, 0, undefined, 'metrics')?.proxyCpuMicrosPerCall;
+      const durableAdmin = find('proxy', chargers, 2, 'sqlite', 'metrics')?.proxyCpuMicrosPerCall;
+      if (alone !== undefined && aloneAdmin !== undefined) check(`${chargers} charger(s) CPU per call, admin listener (scraped every ${scrapeIntervalMs / 1000} s) vs none, no secondary`, aloneAdmin / alone, 1.05, true);
+      if (durable !== undefined && durableAdmin !== undefined) check(`${chargers} charger(s) CPU per call, admin listener (scraped every ${scrapeIntervalMs / 1000} s) vs none, 2 durable secondaries`, durableAdmin / durable, 1.05, true);
     }
   }
   return lines;

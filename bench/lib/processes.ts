@@ -23,6 +23,8 @@ const CLOCK_TICKS_PER_SECOND = readClockTicks();
 
 export interface ProxyProcess {
   readonly port: number;
+  /** The admin listener's port, when the proxy was started with one. */
+  readonly adminPort?: number;
   /** Memory after a full GC, and counts. */
   sample(): Promise<Extract<ProxyReport, { type: 'sample' }>>;
   /**
@@ -40,18 +42,28 @@ export interface ProxyProcessOptions {
   readonly profileDir?: string;
   /** Give the proxy the in-memory mirror store instead of the SQLite file (reference scenario). */
   readonly memoryStore?: boolean;
+  /** Start the admin listener (dashboard, status API, /metrics) as the CLI does, on an ephemeral port. */
+  readonly admin?: boolean;
 }
 
 /** The proxy library in a process of its own (bench/lib/proxy-process.ts), reporting through IPC. */
 export async function startProxyProcess(config: Record<string, unknown>, options: ProxyProcessOptions = {}): Promise<ProxyProcess> {
   const json = JSON.stringify({ port: 0, host: '127.0.0.1', log_level: 'warn', ...config });
   const profile = options.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`];
-  const args = ['--expose-gc', ...profile, PROXY_SCRIPT, json, ...(options.memoryStore === true ? ['--memory-store'] : [])];
+  const args = [
+    '--expose-gc',
+    ...profile,
+    PROXY_SCRIPT,
+    json,
+    ...(options.memoryStore === true ? ['--memory-store'] : []),
+    ...(options.admin === true ? ['--admin'] : []),
+  ];
   const child = spawnPinned(args, options.cores, ['ignore', 'inherit', 'inherit', 'ipc']);
   const ready = await nextMessage<ProxyReport>(child, (message) => message.type === 'ready');
   if (ready.type !== 'ready') throw new Error('proxy did not start');
   return {
     port: ready.port,
+    adminPort: ready.adminPort,
     async sample() {
       const reply = nextMessage<ProxyReport>(child, (message) => message.type === 'sample');
       child.send({ type: 'sample' } satisfies ProxyRequest);
