@@ -201,7 +201,9 @@ export class ProxyObserver {
 
   #recordFrame(message: FrameDataMessage): void {
     const view = this.chargers.get(message.chargerId);
-    if (view !== undefined) {
+    // A frame passed on byte for byte is kept once, as it arrived: its 'out' twin says nothing new, and would
+    // double what the list costs per frame (the live stream still shows both).
+    if (view !== undefined && !message.forwarded) {
       const { data } = message;
       const bytes = typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.length;
       let text: string | undefined;
@@ -292,6 +294,13 @@ const HANDSHAKE_RESULTS: Readonly<Record<string, string>> = {
   OCPP_SPLITTER_ERR_TOO_MANY_PENDING: 'too_many_pending',
   OCPP_SPLITTER_ERR_PENDING_BYTES_BUDGET: 'pending_bytes_budget',
   OCPP_SPLITTER_ERR_HANDSHAKE_TIMEOUT: 'handshake_timeout',
+  OCPP_SPLITTER_ERR_TLS_HANDSHAKE_FAILED: 'tls_handshake_failed',
+  OCPP_SPLITTER_ERR_CLIENT_CERTIFICATE_REQUIRED: 'certificate_required',
+  OCPP_SPLITTER_ERR_CLIENT_CERTIFICATE_INVALID: 'certificate_invalid',
+  OCPP_SPLITTER_ERR_CLIENT_CERTIFICATE_MISMATCH: 'certificate_mismatch',
+  OCPP_SPLITTER_ERR_CHARGER_UNAUTHORIZED: 'unauthorized',
+  OCPP_SPLITTER_ERR_CHARGER_UNKNOWN: 'unknown_charger',
+  OCPP_SPLITTER_ERR_TOO_MANY_PASSWORD_CHECKS: 'too_many_password_checks',
 };
 
 function dropDescription(reason: string, action: string): string {

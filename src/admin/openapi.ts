@@ -109,7 +109,21 @@ const schemas = {
     },
   },
   ChargerDetail: {
-    allOf: [ref('Charger'), { type: 'object', required: ['recent_frames'], properties: { recent_frames: { type: 'array', items: ref('Frame') } } }],
+    allOf: [
+      ref('Charger'),
+      {
+        type: 'object',
+        required: ['recent_frames'],
+        properties: {
+          recent_frames: {
+            type: 'array',
+            items: ref('Frame'),
+            description:
+              'The last 16 frames, oldest first. A frame passed on unchanged between the charger and the primary is listed once, on the leg it arrived on (the live stream shows it on both); one over 2 KiB by its head and size only.',
+          },
+        },
+      },
+    ],
   },
   SecondaryError: {
     type: 'object',

@@ -118,6 +118,8 @@ export interface FrameTap {
 /** One frame received ('in') or sent ('out') by the proxy on one leg, with its bytes. Published only while subscribed. */
 export interface FrameDataMessage extends FrameTap {
   readonly direction: 'in' | 'out';
+  /** An 'out' frame that is another leg's 'in' frame passed on byte for byte (charger ↔ primary). */
+  readonly forwarded: boolean;
   readonly data: Buffer | string;
   readonly isBinary: boolean;
   /** Epoch ms. */

@@ -61,7 +61,7 @@ export class Leg {
    */
   send(data: Buffer | string, isBinary: boolean, source?: Leg): boolean {
     if (!this.isOpen) return false;
-    if (this.#tap !== undefined && channels.frameData.hasSubscribers) this.#publish('out', data, isBinary);
+    if (this.#tap !== undefined && channels.frameData.hasSubscribers) this.#publish('out', data, isBinary, source !== undefined);
     if (source !== undefined && this.socket.bufferedAmount >= HIGH_WATER_MARK_BYTES) {
       source.socket.pause();
       this.socket.send(data, { binary: isBinary }, () => source.socket.resume());
@@ -74,14 +74,14 @@ export class Leg {
   /** Sends `text`; resolves once the socket has handed it to the kernel (false when the socket is gone). */
   sendAndDrain(text: string): Promise<boolean> {
     if (!this.isOpen) return Promise.resolve(false);
-    if (this.#tap !== undefined && channels.frameData.hasSubscribers) this.#publish('out', text, false);
+    if (this.#tap !== undefined && channels.frameData.hasSubscribers) this.#publish('out', text, false, false);
     return new Promise((resolve) => this.socket.send(text, (error) => resolve(error === undefined || error === null)));
   }
 
-  #publish(direction: 'in' | 'out', data: Buffer | string, isBinary: boolean): void {
+  #publish(direction: 'in' | 'out', data: Buffer | string, isBinary: boolean, forwarded: boolean): void {
     const tap = this.#tap;
     if (tap === undefined) return;
-    channels.frameData.publish({ chargerId: tap.chargerId, leg: tap.leg, secondary: tap.secondary, direction, data, isBinary, at: Date.now() });
+    channels.frameData.publish({ chargerId: tap.chargerId, leg: tap.leg, secondary: tap.secondary, direction, forwarded, data, isBinary, at: Date.now() });
   }
 
   /** Starts the closing handshake; idempotent. */
@@ -104,7 +104,7 @@ export class Leg {
     // With the default binaryType ('nodebuffer') `ws` hands over one Buffer; the
     // other shapes exist only for other binaryTypes and are normalised, not dropped.
     const frame = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-    if (this.#tap !== undefined && channels.frameData.hasSubscribers) this.#publish('in', frame, isBinary);
+    if (this.#tap !== undefined && channels.frameData.hasSubscribers) this.#publish('in', frame, isBinary, false);
     this.#handlers.onFrame(this, frame, isBinary);
   };
 

@@ -17,8 +17,9 @@ import type { Keepalive } from '../links/keepalive.js';
 import { UpstreamLink, type UpstreamTiming } from '../links/upstream-link.js';
 import type { OcppVersion } from '../ocpp/error-codes.js';
 import { parseFrame, MessageType } from '../ocpp/frame.js';
-import { classifyFrame, routeFrame, NO_FACTS } from '../routing/route-frame.js';
+import { actionKinds, classifyFrame, routeFrame, NO_FACTS } from '../routing/route-frame.js';
 import type { MirrorStore, NewOutboxRecord, OutboxLimits, OutboxRecord } from '../store/store.js';
+import type { UpstreamTls } from '../tls/upstream-tls.js';
 import { redactUrl } from '../util/redact-url.js';
 import type { CallGate } from './call-gate.js';
 import type { MirrorCounters } from './counters.js';
@@ -49,6 +50,8 @@ export interface SecondaryLinkOptions {
   readonly version: OcppVersion;
   readonly chargerAuthorization: string | undefined;
   readonly secondary: SecondaryConfig;
+  /** The secondary's TLS options (`ca_file`, `cert_file`, `key_file`, `reject_unauthorized`), read at start. */
+  readonly tls?: UpstreamTls;
   readonly secondaryKey: string;
   readonly store: MirrorStore;
   readonly budget: MemoryBudget;
@@ -172,6 +175,7 @@ export class SecondaryLink {
         subprotocols: options.subprotocol === '' ? [] : [options.subprotocol],
         headers: target.headers,
         tap: { chargerId, leg: 'secondary', secondary: this.label },
+        tls: options.tls,
       },
       options.timing,
       options.keepalive,
@@ -324,7 +328,7 @@ export class SecondaryLink {
         type: kind,
         action: head?.action,
         bytes: data.length,
-        actions: actions.map((action) => action.kind),
+        actions: actionKinds(actions),
       });
     }
     for (const action of actions) {

@@ -118,6 +118,21 @@ const SECONDARY_MALFORMED_CALL = [discard('secondary-invalid'), REFUSE_MALFORMED
 const TO_SECONDARY_LINK = [{ kind: 'send-to-secondary' }] as const satisfies readonly RouteAction[];
 const TO_CHARGER_GATE = [{ kind: 'send-to-charger' }] as const satisfies readonly RouteAction[];
 
+const KINDS_OF = new WeakMap<readonly RouteAction[], readonly string[]>();
+
+/**
+ * The kinds of `actions`, e.g. ['forward', 'mirror-call'], for the diagnostics channels. The table's answers are
+ * constants, so each list is made once, not once per frame.
+ */
+export function actionKinds(actions: readonly RouteAction[]): readonly string[] {
+  let kinds = KINDS_OF.get(actions);
+  if (kinds === undefined) {
+    kinds = actions.map((action) => action.kind);
+    KINDS_OF.set(actions, kinds);
+  }
+  return kinds;
+}
+
 /**
  * The actions for one frame, in the order they must be carried out: a `forward`, when
  * there is one, always comes first.

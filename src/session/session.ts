@@ -6,13 +6,10 @@ import { Leg, type LegHandlers } from '../links/leg.js';
 import type WebSocket from 'ws';
 import type { SessionMirror } from '../mirror/session-mirror.js';
 import { channels } from '../diagnostics/channels.js';
-import { classifyFrame, NO_FACTS, routeFrame, type FrameKind, type RouteFacts } from '../routing/route-frame.js';
+import { actionKinds, classifyFrame, NO_FACTS, routeFrame, type FrameKind, type RouteFacts } from '../routing/route-frame.js';
 import type { FrameHead } from '../ocpp/scan.js';
 
 let nextSessionId = 1;
-
-/** Charger CALLs timed at once at most (a charger has one outstanding; more is a misbehaving one). */
-const MAX_TIMED_CALLS = 64;
 
 /** Facts for the primary's frames when mirroring: the table needs nothing else to route them. */
 const MIRRORING: RouteFacts = { ...NO_FACTS, mirroring: true };
@@ -63,7 +60,13 @@ export class ChargerSession {
   /** Legs whose socket failed at the protocol level; their close code is not relayed. */
   readonly #failedLegs = new Set<Leg>();
   #state: SessionState = SessionState.Open;
-  readonly #callsInFlight = new Map<string, { readonly action: string; readonly at: number }>();
+  /**
+   * The charger's CALL being timed for the call-duration histogram. One slot: OCPP-J lets a charger have one
+   * CALL outstanding (a second one replaces the first, whose answer is then not timed).
+   */
+  #timedCallId: string | undefined;
+  #timedCallAction = '';
+  #timedCallAt = 0;
   readonly #ended: Promise<void>;
   #resolveEnded!: () => void;
 
@@ -133,15 +136,14 @@ export class ChargerSession {
    */
   #timeCall(fromCharger: boolean, kind: FrameKind, head: FrameHead): void {
     if (fromCharger && kind === 'call' && head.action !== undefined) {
-      if (this.#callsInFlight.size >= MAX_TIMED_CALLS) this.#callsInFlight.clear();
-      this.#callsInFlight.set(head.id, { action: head.action, at: performance.now() });
+      this.#timedCallId = head.id;
+      this.#timedCallAction = head.action;
+      this.#timedCallAt = performance.now();
       return;
     }
-    if (fromCharger || (kind !== 'callresult' && kind !== 'callerror')) return;
-    const started = this.#callsInFlight.get(head.id);
-    if (started === undefined) return;
-    this.#callsInFlight.delete(head.id);
-    channels.chargerCallAnswered.publish({ chargerId: this.identity, action: started.action, durationMs: performance.now() - started.at });
+    if (fromCharger || (kind !== 'callresult' && kind !== 'callerror') || head.id !== this.#timedCallId) return;
+    this.#timedCallId = undefined;
+    channels.chargerCallAnswered.publish({ chargerId: this.identity, action: this.#timedCallAction, durationMs: performance.now() - this.#timedCallAt });
   }
 
   /** To the other side of the charger ↔ primary pair, exactly as received. */
@@ -188,7 +190,7 @@ export class ChargerSession {
           type: kind,
           action: head?.action,
           bytes: data.length,
-          actions: actions.map((action) => action.kind),
+          actions: actionKinds(actions),
         });
       }
     },

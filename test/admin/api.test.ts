@@ -82,11 +82,11 @@ describe('GET /api/chargers and /api/chargers/{id}', () => {
     const { status, body } = await getJson(admin.url('/api/chargers/CP-ADMIN'));
     expect(status).toBe(200);
     const frames = (body as { recent_frames: Array<{ leg: string; direction: string; action: string | null; message_id: string | null; body: string }> }).recent_frames;
-    // The heartbeat: in from the charger, out to the primary; its answer the other way round.
+    // The heartbeat in from the charger and its answer in from the primary, each once: what is passed on unchanged
+    // is listed on the leg it arrived on. The mirrored copy went out to the secondary.
     expect(frames).toContainEqual(expect.objectContaining({ leg: 'charger', direction: 'in', action: 'Heartbeat', message_id: 'h1', body: ocpp16.heartbeat('h1').text }));
-    expect(frames).toContainEqual(expect.objectContaining({ leg: 'primary', direction: 'out', action: 'Heartbeat', message_id: 'h1' }));
     expect(frames).toContainEqual(expect.objectContaining({ leg: 'primary', direction: 'in', message_id: 'h1', action: null }));
-    expect(frames).toContainEqual(expect.objectContaining({ leg: 'charger', direction: 'out', message_id: 'h1' }));
+    expect(frames.filter((frame) => frame.message_id === 'h1' && frame.leg !== 'secondary')).toHaveLength(2);
   });
 
   it('answers 404 for a charger that is not connected, with the id percent-decoded', async () => {
