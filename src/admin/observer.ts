@@ -14,6 +14,12 @@ export const RECENT_FRAMES_PER_CHARGER = 16;
  * shows it whole. Bounds what the list holds per charger to 32 KiB, whoever connects and whatever they send.
  */
 export const RECENT_FRAME_MAX_BYTES = 2 * 1024;
+/**
+ * Frames are recorded only for chargers someone looks at (their status is asked for), from then until this long
+ * after the last look, and for the live stream while it is open: observing every charger's every frame all the
+ * time would cost each frame a copy, and the proxy a list per charger, for pages nobody opens.
+ */
+export const WATCH_MS = 10 * 60_000;
 /** Errors kept per secondary for the status API and the dashboard. */
 export const RECENT_ERRORS_PER_SECONDARY = 10;
 
@@ -90,6 +96,10 @@ export class ProxyObserver {
   readonly #perCharger: boolean;
   readonly #unsubscribe: (() => void)[] = [];
   readonly #live = new Set<(event: LiveEvent) => void>();
+  /** Charger id → performance.now() until which its frames are recorded (see WATCH_MS). */
+  readonly #watched = new Map<string, number>();
+  /** Set while frames are observed at all (a stream is open, or a charger is watched). */
+  #unsubscribeFrames: (() => void) | undefined;
   #closed = false;
 
   constructor(options: ObserverOptions = {}) {
@@ -136,7 +146,6 @@ export class ProxyObserver {
           counts.set(message.source, (counts.get(message.source) ?? 0) + 1);
         }
       }),
-      channels.frameData.subscribe((message) => this.#recordFrame(message)),
       channels.handshake.subscribe((message) => {
         const result = handshakeResult(message.outcome, message.code);
         this.handshakes.set(result, (this.handshakes.get(result) ?? 0) + 1);
@@ -185,7 +194,36 @@ export class ProxyObserver {
   /** Live events until the returned function is called (the SSE stream). */
   onLive(listener: (event: LiveEvent) => void): () => void {
     this.#live.add(listener);
-    return () => this.#live.delete(listener);
+    this.#observeFrames();
+    return () => {
+      this.#live.delete(listener);
+      this.#observeFrames();
+    };
+  }
+
+  /** Someone looks at this charger: record its frames from now until WATCH_MS after the last look. */
+  watch(chargerId: string): void {
+    if (this.#closed) return;
+    this.#watched.set(chargerId, performance.now() + WATCH_MS);
+    this.#observeFrames();
+  }
+
+  /** Whether frames are being observed at all (for tests and the bench). */
+  get observingFrames(): boolean {
+    return this.#unsubscribeFrames !== undefined;
+  }
+
+  /** Subscribes to frame data while a stream is open or a charger is watched; unsubscribes otherwise (zero cost). */
+  #observeFrames(): void {
+    const now = performance.now();
+    for (const [chargerId, until] of this.#watched) if (until <= now) this.#watched.delete(chargerId);
+    const wanted = !this.#closed && (this.#live.size > 0 || this.#watched.size > 0);
+    if (wanted && this.#unsubscribeFrames === undefined) {
+      this.#unsubscribeFrames = channels.frameData.subscribe((message) => this.#recordFrame(message));
+    } else if (!wanted && this.#unsubscribeFrames !== undefined) {
+      this.#unsubscribeFrames();
+      this.#unsubscribeFrames = undefined;
+    }
   }
 
   get liveListeners(): number {
@@ -197,10 +235,18 @@ export class ProxyObserver {
     this.#closed = true;
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
     this.#live.clear();
+    this.#watched.clear();
+    this.#unsubscribeFrames?.();
+    this.#unsubscribeFrames = undefined;
   }
 
   #recordFrame(message: FrameDataMessage): void {
-    const view = this.chargers.get(message.chargerId);
+    const until = this.#watched.get(message.chargerId);
+    if (until !== undefined && until <= performance.now()) {
+      this.#watched.delete(message.chargerId);
+      this.#observeFrames();
+    }
+    const view = until === undefined || !this.#watched.has(message.chargerId) ? undefined : this.chargers.get(message.chargerId);
     // A frame passed on byte for byte is kept once, as it arrived: its 'out' twin says nothing new, and would
     // double what the list costs per frame (the live stream still shows both).
     if (view !== undefined && !message.forwarded) {

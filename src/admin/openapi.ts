@@ -119,7 +119,7 @@ const schemas = {
             type: 'array',
             items: ref('Frame'),
             description:
-              'The last 16 frames, oldest first. A frame passed on unchanged between the charger and the primary is listed once, on the leg it arrived on (the live stream shows it on both); one over 2 KiB by its head and size only.',
+              'The last 16 frames, oldest first, recorded from the first request for this charger until 10 minutes after the last one (so the first answer may have none). A frame passed on unchanged between the charger and the primary is listed once, on the leg it arrived on (the live stream shows it on both); one over 2 KiB by its head and size only.',
           },
         },
       },

@@ -158,6 +158,8 @@ export async function chargerList(sources: StatusSources): Promise<ChargerStatus
 export async function chargerDetail(sources: StatusSources, chargerId: string): Promise<ChargerDetailJson | undefined> {
   const session = sources.proxy.sessions.get(chargerId);
   if (session === undefined) return undefined;
+  // Its frames are recorded from the first look on (observer.ts, WATCH_MS).
+  sources.observer.watch(chargerId);
   const status = chargerStatus(sources, session, await chargerBacklog(sources));
   return { ...status, recent_frames: sources.observer.recentFrames(chargerId).map((frame) => recentFrameJson(chargerId, frame)) };
 }

@@ -58,6 +58,8 @@ describe('GET /api/chargers and /api/chargers/{id}', () => {
   it('lists a connected charger with its legs, and shows its recent frames', async () => {
     const { admin, proxyUrl } = await siteWithSecondary();
     const charger = await connectRawCharger(proxyUrl('/CP-ADMIN'));
+    // The first look starts the recording of its frames.
+    expect(((await getJson(admin.url('/api/chargers/CP-ADMIN'))).body as { recent_frames: unknown[] }).recent_frames).toEqual([]);
     await exchange(charger, ocpp16.boot('b1'));
     await exchange(charger, ocpp16.heartbeat('h1'));
 
@@ -89,6 +91,21 @@ describe('GET /api/chargers and /api/chargers/{id}', () => {
     expect(frames.filter((frame) => frame.message_id === 'h1' && frame.leg !== 'secondary')).toHaveLength(2);
   });
 
+  it('records frames only for a charger someone looked at, and observes no frame while nobody looks', async () => {
+    const { admin, proxyUrl } = await siteWithSecondary();
+    const watched = await connectRawCharger(proxyUrl('/CP-SEEN'));
+    const unseen = await connectRawCharger(proxyUrl('/CP-UNSEEN'));
+    const backend = admin.admin.backend as unknown as { observer: { observingFrames: boolean; recentFrames(id: string): unknown[] } };
+    await exchange(unseen, ocpp16.heartbeat('u1'));
+    expect(backend.observer.observingFrames).toBe(false);
+    await getJson(admin.url('/api/chargers/CP-SEEN'));
+    expect(backend.observer.observingFrames).toBe(true);
+    await exchange(watched, ocpp16.heartbeat('w1'));
+    await exchange(unseen, ocpp16.heartbeat('u2'));
+    expect(backend.observer.recentFrames('CP-UNSEEN')).toEqual([]);
+    expect(backend.observer.recentFrames('CP-SEEN').length).toBeGreaterThanOrEqual(2);
+  });
+
   it('answers 404 for a charger that is not connected, with the id percent-decoded', async () => {
     const { admin } = await siteWithSecondary();
     const { status, body } = await getJson(admin.url('/api/chargers/CP%2F9'));
@@ -100,6 +117,7 @@ describe('GET /api/chargers and /api/chargers/{id}', () => {
   it('keeps a bounded recent list: a large frame by its head and size only (regression)', async () => {
     const { admin, proxyUrl } = await siteWithSecondary();
     const charger = await connectRawCharger(proxyUrl('/CP-BIG'));
+    await getJson(admin.url('/api/chargers/CP-BIG'));
     const big = JSON.stringify([2, 'big-1', 'DataTransfer', { vendorId: 'x', data: 'é'.repeat(9_000) }]);
     await exchange(charger, { id: 'big-1', action: 'DataTransfer', payload: {}, text: big });
     for (let i = 0; i < 40; i++) await exchange(charger, ocpp16.heartbeat(`h${i}`));
@@ -118,6 +136,7 @@ describe('GET /api/chargers and /api/chargers/{id}', () => {
   it('never shows the body of a frame that carries credentials, even with an invalid message id', async () => {
     const { admin, proxyUrl } = await siteWithSecondary();
     const charger = await connectRawCharger(proxyUrl('/CP-SECRET'));
+    await getJson(admin.url('/api/chargers/CP-SECRET'));
     charger.socket.send('[2,"","ChangeConfiguration",{"key":"AuthorizationKey","value":"0011223344556677"}]');
     charger.socket.send('[2,"c2","DataTransfer",{"vendorId":"x","data":"{\\"password\\":\\"hunter2\\"}"}]');
     const frames = await until(async () => {
