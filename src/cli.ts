@@ -9,6 +9,7 @@ import { IpcCoordinator } from './cluster/coordinator.js';
 import { isPrimaryMessage } from './cluster/messages.js';
 import { superviseWorkers } from './cluster/supervisor.js';
 import { parseCliArgs, helpText } from './config/cli-args.js';
+import { runHashPassword } from './hash-password.js';
 import { resolveConfig } from './config/load.js';
 import { ConfigError, ErrorCode } from './errors.js';
 import { createLogger, taggedLogger } from './logging/logger.js';
@@ -20,6 +21,7 @@ import type { Config } from './config/schema.js';
 import { createProxy, type Proxy } from './proxy.js';
 import type { Logger } from './logging/logger.js';
 import { publishListenAddress, withdrawListenAddress } from './runtime/listen-file.js';
+import { checkTlsFiles } from './tls/check-tls-files.js';
 import { checkBeforeForking, EXIT_CONFIG, EXIT_FAILURE, explainAdminListenFailure, explainStartupFailure } from './startup-failure.js';
 import { VERSION } from './version.js';
 
@@ -50,6 +52,7 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
       process.stdout.write(`${VERSION}\n`);
       return EXIT_OK;
     }
+    if (command.kind === 'hash-password') return await runHashPassword(process);
     resolved = resolveConfig({ flags: command.flags, env });
   } catch (error) {
     if (error instanceof ConfigError) {
@@ -72,6 +75,11 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   }
   if (workers > 1 && cluster.isPrimary) {
     // Said once here rather than by every worker, each failing the same way.
+    try {
+      checkTlsFiles(config);
+    } catch (error) {
+      return startupFailed(explainStartupFailure(error, { port: config.port, host: config.host, dataDir: config.data_dir }));
+    }
     const problem = await checkBeforeForking({
       port: config.port,
       host: config.host,
@@ -94,7 +102,13 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     return code;
   }
 
-  const proxy = createProxy(config, { logger: rootLog, coordinator: inWorker ? new IpcCoordinator() : undefined });
+  let proxy: Proxy;
+  try {
+    proxy = createProxy(config, { logger: rootLog, coordinator: inWorker ? new IpcCoordinator() : undefined });
+  } catch (error) {
+    // A TLS file the configuration names that cannot be used (they are read now): exit 78, naming the option.
+    return startupFailed(explainStartupFailure(error, { port: config.port, host: config.host, dataDir: config.data_dir }));
+  }
   // Before the proxy listens: the admin listener's observer must see the first charger arrive.
   const admin = inWorker ? undefined : adminFor(config, proxy, rootLog);
   // A worker answers the primary's admin listener instead; in the same tick as listen() below (see serveAdminToPrimary).
@@ -165,7 +179,7 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     return startupFailed(explainStartupFailure(error, { port: config.port, host: config.host, dataDir: config.data_dir }));
   }
   // For the container HEALTHCHECK: the port really bound, whichever way it was configured.
-  const listenFile = publishListenAddress(env, address, log);
+  const listenFile = publishListenAddress(env, address, log, { tls: config.tls_cert_file !== undefined });
   const code = await stopped;
   await admin?.close();
   workerAdmin?.close();

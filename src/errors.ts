@@ -27,6 +27,16 @@ export const ErrorCode = {
   HandshakeAborted: 'OCPP_SPLITTER_ERR_HANDSHAKE_ABORTED',
   /** The primary accepted none of the charger's sub-protocols: 101 without one, then close 1002 (OCPP-J). */
   NoCommonSubprotocol: 'OCPP_SPLITTER_ERR_NO_COMMON_SUBPROTOCOL',
+  /** A TLS file (certificate, chain, CA bundle, private key) named in the configuration cannot be read or used. */
+  TlsFileInvalid: 'OCPP_SPLITTER_ERR_TLS_FILE_INVALID',
+  /** A connection's TLS handshake failed (TLS below 1.2, plain HTTP on the TLS port, the client distrusts the certificate). */
+  TlsHandshakeFailed: 'OCPP_SPLITTER_ERR_TLS_HANDSHAKE_FAILED',
+  /** `tls_client_auth: require` and the charger presented no client certificate: 403. */
+  ClientCertificateRequired: 'OCPP_SPLITTER_ERR_CLIENT_CERTIFICATE_REQUIRED',
+  /** The charger's client certificate was not issued by `tls_ca_file`, or is not valid now: 403. */
+  ClientCertificateInvalid: 'OCPP_SPLITTER_ERR_CLIENT_CERTIFICATE_INVALID',
+  /** The charger's client certificate names another charger (subject CN ≠ the id in the URL): 403. */
+  ClientCertificateMismatch: 'OCPP_SPLITTER_ERR_CLIENT_CERTIFICATE_MISMATCH',
   /** `max_connections` chargers are connected: a new one gets 503 with Retry-After. */
   TooManyConnections: 'OCPP_SPLITTER_ERR_TOO_MANY_CONNECTIONS',
   /** `max_connections_per_ip` connections are open from the client's address: 503 with Retry-After. */
@@ -37,6 +47,12 @@ export const ErrorCode = {
   PendingBytesBudget: 'OCPP_SPLITTER_ERR_PENDING_BYTES_BUDGET',
   /** A connection sent no complete HTTP request within `handshake_timeout_ms`: 408, closed. */
   HandshakeTimeout: 'OCPP_SPLITTER_ERR_HANDSHAKE_TIMEOUT',
+  /** `charger_auth: local | both`: the charger's HTTP Basic credentials are missing, malformed or wrong: 401. */
+  ChargerUnauthorized: 'OCPP_SPLITTER_ERR_CHARGER_UNAUTHORIZED',
+  /** The charge point id matches none of `allowed_chargers`: 404. */
+  ChargerUnknown: 'OCPP_SPLITTER_ERR_CHARGER_UNKNOWN',
+  /** Too many charger password checks (scrypt) running and waiting at once: 503 with Retry-After. */
+  TooManyPasswordChecks: 'OCPP_SPLITTER_ERR_TOO_MANY_PASSWORD_CHECKS',
   /** The durable store cannot be opened (missing permissions, corrupt file, wrong schema version). */
   StoreUnavailable: 'OCPP_SPLITTER_ERR_STORE_UNAVAILABLE',
   /** A write to the durable store failed (disk full, I/O error); the writes are kept and retried. */

@@ -9,7 +9,8 @@
  * `--port`, `PORT`, a config file's `port` and `--port 0` are all probed right, and a primary given only as a
  * flag needs nothing here.
  */
-import { request } from 'node:http';
+import { request, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { readListenRecords, RUNTIME_DIR_ENV, type ListenRecord } from './runtime/listen-file.js';
 
 const EXIT_HEALTHY = 0;
@@ -47,15 +48,21 @@ async function check(env: NodeJS.ProcessEnv): Promise<number> {
 
   // Cluster workers share one port: ask each distinct address once.
   const endpoints = new Map(records.map((record) => [`${probeHost(record.address)}|${String(record.port)}`, record]));
-  const results = await Promise.all([...endpoints.values()].map((record) => probe(probeHost(record.address), record.port)));
+  const results = await Promise.all([...endpoints.values()].map((record) => probe(probeHost(record.address), record.port, record.tls === true)));
   return results.every((ok) => ok) ? EXIT_HEALTHY : EXIT_UNHEALTHY;
 }
 
-/** `GET /healthz` at host:port; prints the status and body (or why there was none). */
-function probe(host: string, port: number): Promise<boolean> {
-  const where = `http://${host.includes(':') ? `[${host}]` : host}:${String(port)}/healthz`;
+/**
+ * `GET /healthz` at host:port (over TLS when the proxy's port speaks it); prints the status and body (or why
+ * there was none).
+ */
+function probe(host: string, port: number, tls: boolean): Promise<boolean> {
+  const where = `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${String(port)}/healthz`;
+  // The certificate is not checked: it names the proxy's public host, not the loopback address probed here, and
+  // this asks the process it started beside whether it is up, nothing that needs to be kept secret.
+  const options = { host, port, path: '/healthz', method: 'GET', timeout: TIMEOUT_MS };
   return new Promise((resolve) => {
-    const req = request({ host, port, path: '/healthz', method: 'GET', timeout: TIMEOUT_MS }, (response) => {
+    const onResponse = (response: IncomingMessage): void => {
       let body = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (body += chunk));
@@ -63,7 +70,8 @@ function probe(host: string, port: number): Promise<boolean> {
         process.stdout.write(`${String(response.statusCode)} ${body}\n`);
         resolve(response.statusCode === HTTP_OK);
       });
-    });
+    };
+    const req = tls ? httpsRequest({ ...options, rejectUnauthorized: false }, onResponse) : request(options, onResponse);
     req.on('timeout', () => req.destroy(new Error(`no answer within ${String(TIMEOUT_MS)} ms`)));
     req.on('error', (error) => {
       process.stderr.write(`healthcheck: ${where}: ${error.message}\n`);

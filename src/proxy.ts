@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -16,6 +16,7 @@ import { limitChargers } from './admission/steps/limit-chargers.js';
 import { limitPerAddress } from './admission/steps/limit-per-address.js';
 import { refuseWhileClosing } from './admission/steps/refuse-while-closing.js';
 import { watchPendingCharger } from './admission/steps/watch-pending-charger.js';
+import { chargerAuthSteps } from './admission/charger-auth.js';
 import type { Config } from './config/schema.js';
 import { ErrorCode, OcppSplitterError } from './errors.js';
 import { HttpStatus, refuseUpgrade } from './http/refuse.js';
@@ -37,6 +38,11 @@ import type { MirrorStore, StreamBacklog } from './store/store.js';
 import { SessionRegistry } from './session/registry.js';
 import { redactUrl } from './util/redact-url.js';
 import { VERSION } from './version.js';
+import type { TLSSocket } from 'node:tls';
+import { peerAddress } from './admission/client-address.js';
+import { checkClientCertificate } from './admission/steps/check-client-certificate.js';
+import { createChargerListener, describeTlsFailure } from './tls/charger-listener.js';
+import { readUpstreamTlsConfig, unverifiedUpstreams } from './tls/upstream-tls.js';
 
 export interface ProxyOptions {
   /** Root logger; by default JSON lines on stdout at the configured level. */
@@ -117,6 +123,10 @@ const REFUSED_CLOSE_GRACE_MS = 5_000;
 export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}): Proxy {
   const rootLog = options.logger ?? createLogger(config.log_level, undefined, config.log_format);
   const log = taggedLogger(rootLog, 'proxy');
+  // The TLS files, read once, first: one that cannot be used throws a ConfigError naming its option, before
+  // anything else is made. The chargers' listener is wss:// with tls_cert_file, else ws://.
+  const upstreamTls = readUpstreamTlsConfig(config);
+  const chargerListener = createChargerListener(config, handleHttpRequest, taggedLogger(rootLog, 'tls'));
   const sessions = new SessionRegistry();
   const keepalive = new Keepalive(config.ping_interval_ms, config.ping_max_missed);
   const secondaryKeepalive = new Keepalive(config.secondary_ping_interval_ms, config.ping_max_missed);
@@ -166,20 +176,33 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
     }
   });
 
-  /** Everything that may refuse a charger, in order, before its 101. */
+  /** `charger_auth`, `chargers`, `allowed_chargers`: every password hash parsed now, at start. */
+  const chargerAuth = chargerAuthSteps(config, (identity) => sessions.get(identity) !== undefined);
+  /**
+   * Everything that may refuse a charger, in order, before its 101: cheapest first. The allow-list is a look-up,
+   * so it comes as soon as the id is known; the password check (scrypt) only after the limits, so that a charger
+   * over one costs no scrypt, and before the primary, which a charger refused here never reaches.
+   */
   const admission: readonly AdmissionStep[] = [
     refuseWhileClosing(() => state === ProxyState.Listening),
     checkUpgrade,
     ...(config.trust_proxy ? [limitPerAddress(connectionsPerAddress)] : []),
     identifyCharger,
+    // Security profile 3: the client certificate must be this charger's, before anything else is spent on it.
+    checkClientCertificate({ clientAuth: config.tls_client_auth, identity: config.tls_client_identity }),
+    ...chargerAuth.checkId,
     limitChargers({ max: config.max_connections, isConnected: (identity) => sessions.get(identity) !== undefined, chargers: chargerConnections }),
     watchPendingCharger(config.max_message_size_bytes, pendingBytes),
+    // After the watch: a charger that leaves while its password is checked gives up its turn.
+    ...chargerAuth.authenticate,
     dialPrimary({
       endpoint: config.primary_csms_url,
       appendIdentity: config.primary_csms_append_charge_point_id,
       timeoutMs: config.primary_connect_timeout_ms,
       maxPayload: config.max_message_size_bytes,
       perMessageDeflate: config.permessage_deflate,
+      tls: upstreamTls.primary,
+      forwardAuthorization: chargerAuth.forwardAuthorizationToPrimary,
     }),
     // With sibling workers, wait until none of them serves this charger any more.
     ...(coordinator === undefined ? [] : [claimFromSiblings(coordinator, (identity) => sessions.get(identity) !== undefined)]),
@@ -194,9 +217,9 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
     handleProtocols: (_offered, request) => chosenSubprotocol.get(request) || false,
   });
 
-  // headersTimeout bounds the requests after the first on a kept-alive connection (the guard times the first).
-  const server: Server = createServer({ headersTimeout: config.handshake_timeout_ms }, handleHttpRequest);
-  guard.attach(server);
+  const { server } = chargerListener;
+  guard.attach(server, { tls: chargerListener.tls });
+  if (chargerListener.tls) server.on('tlsClientError', reportTlsFailure);
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Answered already by a limit (503, 408) while the request was arriving: that answer closes the socket once written.
     if (!guard.requestReceived(socket)) return;
@@ -226,6 +249,20 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
     channels.handshake.publish({ chargerId: undefined, outcome: 'refused', status: refusal.status, code: refusal.code, remoteAddress: refusal.remoteAddress });
   }
 
+  /** Logs (throttled) and counts a TLS handshake that failed: the client never got as far as HTTP. */
+  function reportTlsFailure(error: Error & { code?: string }, socket: TLSSocket): void {
+    socket.destroy();
+    const reason = describeTlsFailure(error);
+    if (reason === undefined) return;
+    const remoteAddress = peerAddress(socket.remoteAddress);
+    const admitted = refusalLogThrottle.admit(ErrorCode.TlsHandshakeFailed);
+    if (admitted !== undefined) {
+      log.warn({ reason, error: error.code ?? error.message, remote_address: remoteAddress, suppressed: admitted.suppressed }, 'TLS handshake failed');
+    }
+    if (!channels.handshake.hasSubscribers) return;
+    channels.handshake.publish({ chargerId: undefined, outcome: 'refused', status: 0, code: ErrorCode.TlsHandshakeFailed, remoteAddress });
+  }
+
   function handleHttpRequest(request: IncomingMessage, response: ServerResponse): void {
     if (!guard.requestReceived(request.socket)) return;
     const path = (request.url ?? '/').split('?', 1)[0];
@@ -244,7 +281,7 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
     response.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', Upgrade: 'websocket' });
     response.end(
       `ocpp-splitter ${VERSION}: an OCPP-J WebSocket proxy.\n` +
-        'Point a charger at ws://<this host>:<port>/<charge-point-id>. Health: GET /healthz\n',
+        `Point a charger at ${chargerListener.tls ? 'wss' : 'ws'}://<this host>:<port>/<charge-point-id>. Health: GET /healthz\n`,
     );
   }
 
@@ -298,8 +335,9 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
         createMirror:
           mirrorService === undefined
             ? undefined
-            : (sendToCharger) =>
+            : (sendToCharger, frameCounts) =>
                 mirrorService.createSessionMirror({
+                  frameCounts,
                   chargerId: id.identity,
                   urlSegment: id.urlSegment,
                   subprotocol: outcome.subprotocol,
@@ -396,6 +434,13 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
     }
   }
 
+  /** Names, at start, each upstream whose certificate is not checked (`reject_unauthorized: false`). */
+  function warnOfUnverifiedUpstreams(): void {
+    for (const { upstream, option, url } of unverifiedUpstreams(config, secondaryLabel)) {
+      log.warn({ upstream, option, url: redactUrl(url) }, 'TLS certificate of this upstream is not checked: anyone on the path can read and change its traffic');
+    }
+  }
+
   function publishHandshake(handshake: Handshake, outcome: 'accepted' | 'refused', status: number, code?: string): void {
     if (!channels.handshake.hasSubscribers) return;
     channels.handshake.publish({ chargerId: handshake.knownIdentity, outcome, status, code, remoteAddress: handshake.logFields.remote_address });
@@ -427,6 +472,7 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
     });
     for (const handshake of pendingHandshakes) handshake.cancel();
     guard.close();
+    chargerListener.close();
     // Every session still open, replaced ones that are still closing included: the store closes after them.
     const allEnded = Promise.all([...liveSessions].map((session) => session.ended));
     for (const session of liveSessions) session.close(CloseCode.GoingAway, 'proxy shutting down');
@@ -496,7 +542,7 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
       }
       if (config.secondary_csms.length > 0 && mirrors === undefined) {
         try {
-          mirrors = new MirrorService({ config, log, counters, keepalive: secondaryKeepalive, store: options.store });
+          mirrors = new MirrorService({ config, log, counters, keepalive: secondaryKeepalive, store: options.store, secondaryTls: upstreamTls.secondaries });
         } catch (error) {
           state = ProxyState.Closed;
           return Promise.reject(error instanceof Error ? error : new Error(String(error)));
@@ -516,10 +562,14 @@ export function createProxy(config: Readonly<Config>, options: ProxyOptions = {}
               port: boundAddress()?.port,
               primary: redactUrl(config.primary_csms_url),
               secondaries: config.secondary_csms.map((secondary) => redactUrl(secondary.url)),
+              tls: chargerListener.tls,
+              ...(chargerListener.tls ? { certificate: chargerListener.certificate, tls_client_auth: config.tls_client_auth } : {}),
             },
             'proxy listening',
           );
           warnOfForwardedCredentials();
+          warnOfUnverifiedUpstreams();
+          chargerListener.start();
           const address = boundAddress();
           if (address === undefined) reject(new OcppSplitterError(ErrorCode.ProxyClosed, 'server is not bound to a TCP port'));
           else resolve(address);

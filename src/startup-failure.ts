@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { accessSync, constants, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, parse, resolve } from 'node:path';
-import { ErrorCode, StoreError } from './errors.js';
+import { ConfigError, ErrorCode, StoreError } from './errors.js';
 import { DEFAULT_STORE_FILE_NAME } from './store/sqlite-store.js';
 
 export const EXIT_FAILURE = 1;
@@ -60,6 +60,8 @@ export async function checkBeforeForking(context: StartupContext & { readonly ne
 
 /** Explains an error from `proxy.listen()`; never throws. */
 export function explainStartupFailure(error: unknown, context: StartupContext): StartupFailure {
+  // Found once files the configuration names were read (TLS certificates and keys): its message names the option.
+  if (error instanceof ConfigError) return { message: oneLine(error.message), exitCode: EXIT_CONFIG };
   if (error instanceof StoreError && error.code === ErrorCode.StoreUnavailable) {
     const problem = diagnoseDataDir(context.dataDir);
     // A usable directory with a store that still cannot be opened: a corrupt file, a newer schema. The store's

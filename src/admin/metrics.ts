@@ -65,7 +65,7 @@ export class ProxyMetrics {
       registers: [registry],
       collect() {
         this.reset();
-        for (const [key, count] of observer.frames) {
+        for (const [key, count] of observer.frameTotals()) {
           const [source = '', type = ''] = key.split('\0');
           this.inc({ source, type }, count);
         }
@@ -194,7 +194,7 @@ export class ProxyMetrics {
         registers: [registry],
         collect() {
           this.reset();
-          for (const [charger, counts] of observer.chargerFrames) {
+          for (const [charger, counts] of observer.chargerFrameTotals()) {
             for (const [source, count] of counts) this.inc({ charger, source }, count);
           }
         },

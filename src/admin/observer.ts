@@ -5,7 +5,8 @@
  * metrics (metrics.ts) and the status API (api.ts) read them when asked.
  */
 import { channels, type FrameDataMessage, type LinkStateName } from '../diagnostics/channels.js';
-import { classifyFrame, type FrameKind, type RouteSource } from '../routing/route-frame.js';
+import { COUNTED_KINDS, FRAME_SOURCES, frameCountIndex, LAST_FRAME_AT, newFrameCounts, type FrameCounts } from '../diagnostics/frame-counts.js';
+import { classifyFrame, type FrameKind } from '../routing/route-frame.js';
 
 /** Frames kept per charger for `GET /api/chargers/{id}`: enough to see what just happened. */
 export const RECENT_FRAMES_PER_CHARGER = 16;
@@ -43,7 +44,8 @@ export interface ChargerView {
   readonly remoteAddress: string | undefined;
   /** Epoch ms. */
   readonly connectedAt: number;
-  lastFrameAt: number | undefined;
+  /** The session's live frame counters (LAST_FRAME_AT: when its last frame passed, 0 before). */
+  readonly counts: FrameCounts | undefined;
   /** Secondary label → its link's state for this charger. */
   readonly links: Map<string, LinkStateName>;
   /** A ring: `recentNext` is where the next frame goes. */
@@ -80,19 +82,17 @@ export interface ObserverOptions {
   readonly perCharger?: boolean;
 }
 
-const SOURCES: readonly RouteSource[] = ['charger', 'primary', 'secondary'];
-const KINDS: readonly FrameKind[] = ['call', 'callresult', 'callerror', 'callresulterror', 'send', 'invalid'];
 
 export class ProxyObserver {
   readonly startedAt = Date.now();
   readonly chargers = new Map<string, ChargerView>();
   readonly secondaries = new Map<string, SecondaryView>();
-  /** `${source}\0${type}` → count, every pair present from the start (a scrape shows zeros, not gaps). */
-  readonly frames = new Map<string, number>();
+  /** Frame counters of the sessions that ended (frame-counts.ts layout); the live ones are in #liveCounts. */
+  readonly #retiredCounts = newFrameCounts();
+  /** Every session not yet ended, replaced ones still closing included, by session id. */
+  readonly #liveCounts = new Map<number, { readonly chargerId: string; readonly counts: FrameCounts }>();
   /** Handshake result label → count. */
   readonly handshakes = new Map<string, number>();
-  /** Per charger and source, only with `perCharger`. */
-  readonly chargerFrames = new Map<string, Map<string, number>>();
   readonly #perCharger: boolean;
   readonly #unsubscribe: (() => void)[] = [];
   readonly #live = new Set<(event: LiveEvent) => void>();
@@ -104,19 +104,19 @@ export class ProxyObserver {
 
   constructor(options: ObserverOptions = {}) {
     this.#perCharger = options.perCharger ?? false;
-    for (const source of SOURCES) for (const kind of KINDS) this.frames.set(frameKey(source, kind), 0);
     // Every known result from the start: `increase()` cannot see the first refusal of a series that did not exist.
     for (const result of Object.values(HANDSHAKE_RESULTS)) this.handshakes.set(result, 0);
     this.handshakes.set('accepted', 0);
     this.#unsubscribe.push(
       channels.sessionStarted.subscribe((message) => {
+        if (message.frames !== undefined) this.#liveCounts.set(message.sessionId, { chargerId: message.chargerId, counts: message.frames });
         this.chargers.set(message.chargerId, {
           id: message.chargerId,
           sessionId: message.sessionId,
           protocol: message.protocol,
           remoteAddress: message.remoteAddress,
           connectedAt: Date.now(),
-          lastFrameAt: undefined,
+          counts: message.frames,
           links: new Map(),
           recent: new Array<RecentFrame | undefined>(RECENT_FRAMES_PER_CHARGER),
           recentNext: 0,
@@ -124,27 +124,16 @@ export class ProxyObserver {
         this.#emit({ kind: 'session', type: 'started', chargerId: message.chargerId, protocol: message.protocol });
       }),
       channels.sessionEnded.subscribe((message) => {
+        // Retired in one step: the totals never go down (Prometheus counters must not).
+        const live = this.#liveCounts.get(message.sessionId);
+        if (live !== undefined) {
+          for (let i = 0; i < LAST_FRAME_AT; i++) this.#retiredCounts[i] = (this.#retiredCounts[i] ?? 0) + (live.counts[i] ?? 0);
+          this.#liveCounts.delete(message.sessionId);
+        }
         const view = this.chargers.get(message.chargerId);
         // A session replaced by a newer one of the same charger ends after the new one started: keep the new one.
-        if (view?.sessionId === message.sessionId) {
-          this.chargers.delete(message.chargerId);
-          this.chargerFrames.delete(message.chargerId);
-        }
+        if (view?.sessionId === message.sessionId) this.chargers.delete(message.chargerId);
         this.#emit({ kind: 'session', type: 'ended', chargerId: message.chargerId, protocol: message.protocol });
-      }),
-      channels.frameRouted.subscribe((message) => {
-        const key = frameKey(message.source, message.type);
-        this.frames.set(key, (this.frames.get(key) ?? 0) + 1);
-        const view = this.chargers.get(message.chargerId);
-        if (view !== undefined) view.lastFrameAt = Date.now();
-        if (this.#perCharger) {
-          let counts = this.chargerFrames.get(message.chargerId);
-          if (counts === undefined) {
-            counts = new Map();
-            this.chargerFrames.set(message.chargerId, counts);
-          }
-          counts.set(message.source, (counts.get(message.source) ?? 0) + 1);
-        }
       }),
       channels.handshake.subscribe((message) => {
         const result = handshakeResult(message.outcome, message.code);
@@ -177,6 +166,36 @@ export class ProxyObserver {
         commands.set(key, (commands.get(key) ?? 0) + 1);
       }),
     );
+  }
+
+  /** Frames since start by `${source}\0${kind}`, every pair present (a scrape shows zeros, not gaps). */
+  frameTotals(): Map<string, number> {
+    const totals = new Map<string, number>();
+    for (const source of FRAME_SOURCES) {
+      for (const kind of COUNTED_KINDS) {
+        const index = frameCountIndex(source, kind);
+        let count = this.#retiredCounts[index] ?? 0;
+        for (const live of this.#liveCounts.values()) count += live.counts[index] ?? 0;
+        totals.set(frameKey(source, kind), count);
+      }
+    }
+    return totals;
+  }
+
+  /** Frames per connected charger and source (metrics_per_charger); a charger's series starts again with each session. */
+  chargerFrameTotals(): Map<string, Map<string, number>> {
+    const out = new Map<string, Map<string, number>>();
+    if (!this.#perCharger) return out;
+    for (const { chargerId, counts } of this.#liveCounts.values()) {
+      const bySource = out.get(chargerId) ?? new Map<string, number>();
+      for (const source of FRAME_SOURCES) {
+        let count = bySource.get(source) ?? 0;
+        for (const kind of COUNTED_KINDS) count += counts[frameCountIndex(source, kind)] ?? 0;
+        bySource.set(source, count);
+      }
+      out.set(chargerId, bySource);
+    }
+    return out;
   }
 
   /** Frames (newest last) recently seen for a charger. */

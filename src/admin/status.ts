@@ -6,6 +6,7 @@
 import type { Config } from '../config/schema.js';
 import type { Proxy } from '../proxy.js';
 import type { ChargerSession } from '../session/session.js';
+import { LAST_FRAME_AT } from '../diagnostics/frame-counts.js';
 import { redactUrl } from '../util/redact-url.js';
 import { VERSION } from '../version.js';
 import { ageSeconds, totalsBy, type BacklogCache } from './backlog-cache.js';
@@ -106,7 +107,7 @@ export async function statusDocument(sources: StatusSources): Promise<StatusJson
   const secondaries = proxy.secondaries();
   const totals = totalsBy(await sources.backlog.get(), () => 'all').get('all');
   const frames: Record<string, number> = { charger: 0, primary: 0, secondary: 0 };
-  for (const [key, count] of observer.frames) {
+  for (const [key, count] of observer.frameTotals()) {
     const source = key.split('\0', 1)[0] ?? '';
     frames[source] = (frames[source] ?? 0) + count;
   }
@@ -232,13 +233,14 @@ async function chargerBacklog(sources: StatusSources): Promise<ChargerBacklog> {
 function chargerStatus(sources: StatusSources, session: ChargerSession, backlog: ChargerBacklog): ChargerStatus {
   const view = sources.observer.chargers.get(session.identity);
   const sameSession = view?.sessionId === session.sessionId;
+  const lastFrameAt = session.frameCounts[LAST_FRAME_AT];
   const now = Date.now();
   return {
     id: session.identity,
     protocol: session.subprotocol,
     remote_address: session.remoteAddress ?? null,
     connected_at: new Date(session.connectedAt).toISOString(),
-    last_frame_at: sameSession && view.lastFrameAt !== undefined ? new Date(view.lastFrameAt).toISOString() : null,
+    last_frame_at: lastFrameAt === undefined || lastFrameAt === 0 ? null : new Date(lastFrameAt).toISOString(),
     primary: { state: session.state },
     secondaries: sources.proxy.secondaries().map((secondary) => {
       const waiting = backlog.get(`${session.identity}\0${secondary.label}`);

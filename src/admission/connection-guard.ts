@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import { ErrorCode } from '../errors.js';
 import { HttpStatus, refuseUpgrade } from '../http/refuse.js';
 import type { AddressCounter } from './address-counter.js';
@@ -10,7 +11,7 @@ import { LIMIT_RETRY_AFTER_SECONDS } from './refusal.js';
 /** A connection the guard turned away, for the proxy to log (throttled) and count. */
 export interface ConnectionRefusal {
   readonly code: ErrorCode;
-  /** The HTTP status written to it. */
+  /** The HTTP status written to it; 0 when none could be (a TLS connection refused before its TLS handshake). */
   readonly status: number;
   readonly reason: string;
   /** The option whose limit was reached. */
@@ -35,6 +36,11 @@ export interface ConnectionGuardOptions {
 }
 
 interface Tracked {
+  /**
+   * Where an HTTP answer can be written: the connection itself, or on a TLS listener the TLS socket once its
+   * handshake is done (undefined until then: nothing readable can be written before TLS is up).
+   */
+  http: Duplex | undefined;
   timer: NodeJS.Timeout | undefined;
   /** Not (yet) a charger session: counted against `maxPending`. */
   pending: boolean;
@@ -53,19 +59,34 @@ interface Tracked {
  *
  * A connection over a limit is answered 503 with Retry-After at once, without reading its request, and
  * closed. Each connection's timer and counts are let go when it closes.
+ *
+ * On a TLS listener the same limits act on the TCP connection, before the TLS handshake (which is what costs
+ * the CPU), and the timeout covers the TLS handshake too. Before the handshake no HTTP can be written, so a
+ * connection refused then is closed without an answer (status 0); after it, answers go over TLS.
  */
 export class ConnectionGuard {
   readonly #options: ConnectionGuardOptions;
   readonly #tracked = new Map<Duplex, Tracked>();
+  /**
+   * TLS: accepted TCP connections whose TLS handshake is not done, by peer address and port. Node hands the
+   * TLS socket over in 'secureConnection' with no public link to the TCP socket of 'connection'; the peer's
+   * address and port name the one TCP connection both wrap while it is open.
+   */
+  readonly #awaitingTls = new Map<string, Tracked>();
   #pending = 0;
 
   constructor(options: ConnectionGuardOptions) {
     this.#options = options;
   }
 
-  /** Guards every connection `server` accepts from now on. */
-  attach(server: Server): void {
-    server.on('connection', (socket: Socket) => this.#accept(socket));
+  /**
+   * Guards every connection `server` accepts from now on. With `tls` (an https server), 'connection' is the TCP
+   * connection and 'secureConnection' the TLS socket HTTP is then read from.
+   */
+  attach(server: Server, options: { readonly tls?: boolean } = {}): void {
+    const tls = options.tls === true;
+    server.on('connection', (socket: Socket) => this.#accept(socket, tls));
+    if (tls) server.on('secureConnection', (socket: TLSSocket) => this.#secured(socket));
   }
 
   /** Connections that are not (yet) charger sessions. */
@@ -93,7 +114,7 @@ export class ConnectionGuard {
    */
   requestTimedOut(socket: Duplex): void {
     if (socket.destroyed || !socket.writable) return;
-    const tracked = this.#tracked.get(socket) ?? { timer: undefined, pending: false, refused: false };
+    const tracked = this.#tracked.get(socket) ?? { http: socket, timer: undefined, pending: false, refused: false };
     const remote = 'remoteAddress' in socket && typeof socket.remoteAddress === 'string' ? socket.remoteAddress : undefined;
     this.#timeOut(socket, tracked, peerAddress(remote));
   }
@@ -114,21 +135,26 @@ export class ConnectionGuard {
     }
   }
 
-  #accept(socket: Socket): void {
+  #accept(socket: Socket, tls: boolean): void {
     const remoteAddress = peerAddress(socket.remoteAddress);
     if (remoteAddress === undefined) {
       // Reset before it was accepted: nothing to answer.
       socket.destroy();
       return;
     }
-    const tracked: Tracked = { timer: undefined, pending: false, refused: false };
+    const tracked: Tracked = { http: tls ? undefined : socket, timer: undefined, pending: false, refused: false };
     this.#tracked.set(socket, tracked);
+    const peer = tls ? peerKey(socket) : undefined;
+    if (peer !== undefined) this.#awaitingTls.set(peer, tracked);
     let releaseAddress = (): void => {};
+    // The TCP socket closes whenever its TLS socket does: one place lets go of both.
     socket.once('close', () => {
       clearTimeout(tracked.timer);
       if (tracked.pending) this.#pending -= 1;
       releaseAddress();
       this.#tracked.delete(socket);
+      if (tracked.http !== undefined) this.#tracked.delete(tracked.http);
+      if (peer !== undefined && this.#awaitingTls.get(peer) === tracked) this.#awaitingTls.delete(peer);
     });
 
     const { perAddress, maxPending } = this.#options;
@@ -158,9 +184,20 @@ export class ConnectionGuard {
     tracked.timer.unref();
   }
 
+  /** The TLS handshake of a connection #accept took is done: its HTTP arrives on `socket` from now on. */
+  #secured(socket: TLSSocket): void {
+    const peer = peerKey(socket);
+    const tracked = peer === undefined ? undefined : this.#awaitingTls.get(peer);
+    if (peer === undefined || tracked === undefined) return;
+    this.#awaitingTls.delete(peer);
+    tracked.http = socket;
+    this.#tracked.set(socket, tracked);
+  }
+
   #timeOut(socket: Duplex, tracked: Tracked, remoteAddress: string | undefined): void {
     const timeoutMs = this.#options.handshakeTimeoutMs;
-    this.#refuse(socket, tracked, remoteAddress, ErrorCode.HandshakeTimeout, 'handshake_timeout_ms', 'no complete request in time', {
+    const reason = tracked.http === undefined ? 'no TLS handshake in time' : 'no complete request in time';
+    this.#refuse(socket, tracked, remoteAddress, ErrorCode.HandshakeTimeout, 'handshake_timeout_ms', reason, {
       handshake_timeout_ms: timeoutMs,
     });
   }
@@ -176,10 +213,23 @@ export class ConnectionGuard {
   ): void {
     tracked.refused = true;
     const timedOut = code === ErrorCode.HandshakeTimeout;
+    const http = tracked.http;
+    if (http === undefined) {
+      // TLS not up yet: no HTTP can be written, and completing the handshake to write one is the cost refused.
+      socket.destroy();
+      this.#options.onRefused({ code, status: 0, reason, limit, remoteAddress, fields });
+      return;
+    }
     const status = timedOut ? HttpStatus.RequestTimeout : HttpStatus.ServiceUnavailable;
     // Written before the request is read: HTTP lets a server answer and close at any time (RFC 9112 §9.6),
     // and a client reads the answer as that of the request it is sending.
-    refuseUpgrade(socket, status, reason, timedOut ? {} : { 'Retry-After': String(LIMIT_RETRY_AFTER_SECONDS) });
+    refuseUpgrade(http, status, reason, timedOut ? {} : { 'Retry-After': String(LIMIT_RETRY_AFTER_SECONDS) });
     this.#options.onRefused({ code, status, reason, limit, remoteAddress, fields });
   }
+}
+
+/** The peer's address and port: which TCP connection a socket (or the TLS socket over it) is. */
+function peerKey(socket: Socket): string | undefined {
+  const { remoteAddress, remotePort } = socket;
+  return remoteAddress === undefined || remotePort === undefined ? undefined : `${remoteAddress}|${String(remotePort)}`;
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { TLSSocket, type PeerCertificate } from 'node:tls';
 import type { WebSocket } from 'ws';
 import { forwardedClientAddress, pathForLog, peerAddress } from './client-address.js';
 import { watchPendingSocket, type PendingSocketWatch, type SharedEarlyBytes } from './pending-socket.js';
@@ -25,6 +26,16 @@ export interface ChargerIdentity {
   readonly identity: string;
   /** The identity percent-encoded the one canonical way: what the upstream URLs carry. */
   readonly urlSegment: string;
+}
+
+/** What the charger's TLS connection says about it (listener with `tls_cert_file`). */
+export interface ChargerTls {
+  /** The client certificate it presented, if any (asked for only with `tls_client_auth` request or require). */
+  readonly certificate: PeerCertificate | undefined;
+  /** Whether that certificate was issued by `tls_ca_file` and is valid now; false without one. */
+  readonly authorized: boolean;
+  /** Why a presented certificate was not verified (OpenSSL's code, e.g. CERT_HAS_EXPIRED); undefined otherwise. */
+  readonly authorizationError: string | undefined;
 }
 
 /** The primary's side of a charger being admitted: open and paused until the session attaches. */
@@ -57,6 +68,8 @@ export class Handshake {
   readonly logFields: ConnectionLogFields;
   /** The charger's Authorization header (HTTP Basic, OCPP Security profiles 1 and 2): passed on, never logged. */
   readonly authorization: string | undefined;
+  /** Its TLS connection's peer, when it connected over TLS (OCPP security profiles 2 and 3); undefined over plain ws://. */
+  readonly tls: ChargerTls | undefined;
 
   readonly #cancel = new AbortController();
   readonly #undo: Array<() => void> = [];
@@ -75,6 +88,7 @@ export class Handshake {
     this.#head = head;
     this.remoteAddress = peerAddress(request.socket.remoteAddress);
     this.authorization = request.headers.authorization;
+    this.tls = request.socket instanceof TLSSocket ? chargerTls(request.socket) : undefined;
     const forwarded = options.trustProxy === true ? forwardedClientAddress(request.headers['x-forwarded-for']) : undefined;
     const path = pathForLog(request.url);
     this.logFields =
@@ -188,6 +202,19 @@ export class Handshake {
   abandon(): void {
     for (const undo of this.#undo.splice(0).reverse()) undo();
   }
+}
+
+function chargerTls(socket: TLSSocket): ChargerTls {
+  const certificate = socket.getPeerCertificate();
+  // Node returns an empty object when the peer sent no certificate.
+  const presented = Object.keys(certificate).length > 0;
+  // Typed as an Error, but Node sets OpenSSL's code, a string.
+  const error: unknown = socket.authorizationError;
+  return {
+    certificate: presented ? certificate : undefined,
+    authorized: presented && socket.authorized,
+    authorizationError: !presented || socket.authorized ? undefined : typeof error === 'string' ? error : error instanceof Error ? error.message : undefined,
+  };
 }
 
 function notYetKnown(part: string, step: string): never {

@@ -59,23 +59,24 @@ export function extractIdentity(requestTarget: string | undefined): IdentityResu
   } catch {
     return { ok: false, reason: 'charge point identity is not valid percent-encoding' };
   }
-  if (identity.length > MAX_IDENTITY_LENGTH) {
-    return { ok: false, reason: `charge point identity is longer than ${MAX_IDENTITY_LENGTH} characters` };
-  }
-  if (!IDENTITY_PATTERN.test(identity)) {
-    return { ok: false, reason: 'charge point identity contains characters OCPP does not allow' };
-  }
-  if (DOT_SEGMENTS.has(identity)) {
-    return { ok: false, reason: 'charge point identity may not be . or ..' };
-  }
+  const problem = identityProblem(identity);
+  if (problem !== undefined) return { ok: false, reason: problem };
   for (const [escape, hex] of urlSegment.matchAll(PERCENT_ESCAPE)) {
-    // Every escape decodes to one ASCII character here: the pattern above allows nothing else.
+    // Every escape decodes to one ASCII character here: identityProblem allows nothing else.
     const character = String.fromCharCode(Number.parseInt(hex ?? '', 16));
     if (WRITTEN_AS_IS.test(character)) {
       return { ok: false, reason: `charge point identity has a needless percent-encoding (${escape.toUpperCase()} is ${character})` };
     }
   }
   return { ok: true, identity, urlSegment: canonicalSegment(identity) };
+}
+
+/** Why `identity` (decoded) cannot be a charge point identity, or undefined when it can. */
+export function identityProblem(identity: string): string | undefined {
+  if (identity.length > MAX_IDENTITY_LENGTH) return `charge point identity is longer than ${MAX_IDENTITY_LENGTH} characters`;
+  if (!IDENTITY_PATTERN.test(identity)) return 'charge point identity contains characters OCPP does not allow';
+  if (DOT_SEGMENTS.has(identity)) return 'charge point identity may not be . or ..';
+  return undefined;
 }
 
 /** The identity as a URL path segment: every character as it is, but those RFC 3986 does not allow there. */

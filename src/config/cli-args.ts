@@ -28,7 +28,10 @@ export interface CliFlags {
   adminTokenFile?: string;
 }
 
-export type CliCommand = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; flags: CliFlags };
+export type CliCommand = { kind: 'help' } | { kind: 'version' } | { kind: 'hash-password' } | { kind: 'run'; flags: CliFlags };
+
+/** `ocpp-splitter hash-password`: reads a charger's password on standard input, prints its `password_hash`. */
+export const HASH_PASSWORD_COMMAND = 'hash-password';
 
 const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
@@ -52,6 +55,11 @@ const SEE_HELP = 'see --help';
 
 /** @throws ConfigError (CliUsage) with a one-line message on unknown flags, missing values or stray arguments. */
 export function parseCliArgs(argv: string[]): CliCommand {
+  if (argv[0] === HASH_PASSWORD_COMMAND) {
+    // No options: the password comes on standard input, never the command line (ps shows it to every user).
+    if (argv.length > 1) throw new ConfigError(ErrorCode.CliUsage, `${HASH_PASSWORD_COMMAND} takes no arguments: it reads the password from standard input; ${SEE_HELP}`);
+    return { kind: 'hash-password' };
+  }
   let values;
   try {
     ({ values } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }));
@@ -140,6 +148,11 @@ export function helpText(version: string): string {
     'OCPP WebSocket proxy: one primary CSMS in control, mirrored secondaries.',
     '',
     'Usage: ocpp-splitter [options]',
+    `       ocpp-splitter ${HASH_PASSWORD_COMMAND} < password-file`,
+    '',
+    `  ${HASH_PASSWORD_COMMAND}: reads a charger's password (one line) on standard input,`,
+    '  prints its hash for chargers[].password_hash (charger_auth: local or both):',
+    `  printf '%s' "$PASSWORD" | ocpp-splitter ${HASH_PASSWORD_COMMAND}`,
     '',
     'Options:',
     flag('-c, --config FILE', 'config file (.json, .yaml or .yml)', ENV_VARS.configFile, DEFAULT_CONFIG_FILE),

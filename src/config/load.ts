@@ -14,7 +14,7 @@ import { ConfigError, ErrorCode } from '../errors.js';
 import { closestName } from '../util/did-you-mean.js';
 import { redactUrl } from '../util/redact-url.js';
 import type { CliFlags } from './cli-args.js';
-import { chargerMapEntrySchema, configSchema, secondaryConfigSchema, type Config } from './schema.js';
+import { chargerEntrySchema, chargerMapEntrySchema, configSchema, secondaryConfigSchema, type Config } from './schema.js';
 
 /** Where the Home Assistant Supervisor writes an add-on's options. */
 export const DEFAULT_CONFIG_FILE = '/data/options.json';
@@ -117,6 +117,7 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
     throw new ConfigError(ErrorCode.ConfigInvalid, [...new Set(lines)].join('\n'));
   }
   const config = withChargerMapPasswords(withAdminToken(result.data, readFile, provenance), readFile, provenance);
+  warnings.push(...chargerAuthWarnings(config));
   return {
     config: deepFreeze(config),
     warnings,
@@ -193,6 +194,12 @@ function withChargerMapPasswords(config: Config, readFile: (path: string) => str
     }),
   }));
   return { ...config, secondary_csms: secondaries };
+}
+
+/** `chargers` written for nothing: an operator who listed them believes they are checked. */
+function chargerAuthWarnings(config: Config): string[] {
+  if (config.charger_auth !== 'passthrough' || config.chargers.length === 0) return [];
+  return [`chargers lists ${config.chargers.length} charger(s), but charger_auth is passthrough: the proxy checks no password (set charger_auth to local or both)`];
 }
 
 /** 127.0.0.0/8, ::1 and localhost: only this machine can connect. */
@@ -518,6 +525,7 @@ function knownKeysAt(path: Path): string[] {
   if (path.length === 0) return Object.keys(configSchema.shape);
   if (path.length === 2 && path[0] === 'secondary_csms') return Object.keys(secondaryConfigSchema.shape);
   if (path.length === 4 && path[0] === 'secondary_csms' && path[2] === 'charger_map') return Object.keys(chargerMapEntrySchema.shape);
+  if (path.length === 2 && path[0] === 'chargers') return Object.keys(chargerEntrySchema.shape);
   return [];
 }
 
@@ -701,7 +709,8 @@ function locate(path: Path, provenance: Provenance): Origin {
 }
 
 const URL_KEYS = new Set(['url', 'primary_csms_url']);
-const SECRET_KEYS = new Set(['password', 'admin_token']);
+/** password_hash is no password, but it lets whoever has it try guesses offline: shown as little as one. */
+const SECRET_KEYS = new Set(['password', 'admin_token', 'password_hash']);
 
 /** The value as one redacted, bounded line of text. */
 function showValue(path: Path, value: unknown, origin: Origin): string {

@@ -10,6 +10,8 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { identityProblem } from '../admission/identity.js';
+import { parsePasswordHash } from '../admission/password-hash.js';
 import { redactUrl } from '../util/redact-url.js';
 
 const MIB = 1024 * 1024;
@@ -57,7 +59,21 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'silent'] 
 export type LogLevel = (typeof LOG_LEVELS)[number];
 /** `json`: one JSON object per line, for log collectors; `pretty`: coloured, readable lines for a terminal. */
 export const LOG_FORMATS = ['json', 'pretty'] as const;
+/**
+ * Who decides whether a charger may connect: `passthrough` the primary alone (its Authorization header is passed
+ * on); `local` the proxy alone (`chargers`), the header staying here; `both` the proxy, then the primary.
+ */
+export const CHARGER_AUTH_MODES = ['passthrough', 'local', 'both'] as const;
+export type ChargerAuthMode = (typeof CHARGER_AUTH_MODES)[number];
 export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/**
+ * Client certificates on the chargers' TLS listener (OCPP security profile 3): `none` asks for none; `request`
+ * asks, and a charger without one is let in (profile 2); `require` refuses a charger without one.
+ */
+export const TLS_CLIENT_AUTH_MODES = ['none', 'request', 'require'] as const;
+/** What a charger's client certificate must say: `cn`, its subject CN is the charge point id; `none`, nothing more than being trusted. */
+export const TLS_CLIENT_IDENTITIES = ['cn', 'none'] as const;
 
 const WS_URL_MESSAGE = 'expected a ws:// or wss:// URL';
 
@@ -116,6 +132,43 @@ function bool() {
   return z.boolean({ error: 'expected true or false' });
 }
 
+/** The option names of one upstream's TLS settings, at the level of the object being refined. */
+interface UpstreamTlsKeys {
+  readonly url: string;
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+  readonly rejectUnauthorized: string;
+}
+
+/**
+ * The rules between one upstream's TLS options: a client certificate comes with its key, and TLS options on a
+ * ws:// URL are a mistake (the operator believes the link is protected), not something to ignore.
+ */
+function checkUpstreamTls(
+  ctx: z.RefinementCtx,
+  url: string,
+  options: { readonly ca?: string; readonly cert?: string; readonly key?: string; readonly rejectUnauthorized: boolean },
+  keys: UpstreamTlsKeys,
+): void {
+  if (options.cert !== undefined && options.key === undefined) {
+    ctx.addIssue({ code: 'custom', path: [keys.key], message: `${keys.cert} is set, so the private key of that client certificate is needed too` });
+  }
+  if (options.key !== undefined && options.cert === undefined) {
+    ctx.addIssue({ code: 'custom', path: [keys.cert], message: `${keys.key} is set, so the client certificate it belongs to is needed too` });
+  }
+  if (!URL.canParse(url) || new URL(url).protocol === 'wss:') return;
+  const set: Array<[string, boolean]> = [
+    [keys.ca, options.ca !== undefined],
+    [keys.cert, options.cert !== undefined],
+    [keys.key, options.key !== undefined],
+    [keys.rejectUnauthorized, !options.rejectUnauthorized],
+  ];
+  for (const [key, isSet] of set) {
+    if (isSet) ctx.addIssue({ code: 'custom', path: [key], message: `applies to a wss:// URL only, and ${keys.url} is ws:// (no TLS): use wss:// or remove it` });
+  }
+}
+
 export const chargerMapEntrySchema = z
   .strictObject({
     charger_id: nonEmptyString('charge point id').describe(
@@ -144,6 +197,27 @@ export const chargerMapEntrySchema = z
   })
   .describe('Per-charger overrides for one secondary CSMS.');
 
+/** A charge point id as a charger presents it (decoded), by the rules the proxy applies to the URL. */
+function chargePointId() {
+  return nonEmptyString('charge point id').superRefine((value, ctx) => {
+    const problem = identityProblem(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+}
+
+export const chargerEntrySchema = z
+  .strictObject({
+    id: chargePointId().describe('Charge point identity: the last path segment of its URL, and its HTTP Basic user name.'),
+    password_hash: z
+      .string({ error: 'expected a string printed by ocpp-splitter hash-password' })
+      .superRefine((value, ctx) => {
+        const parsed = parsePasswordHash(value);
+        if (!parsed.ok) ctx.addIssue({ code: 'custom', message: `not a password hash: ${parsed.reason}` });
+      })
+      .describe('scrypt hash of the charger\'s password (scrypt$N$r$p$salt$key), printed by `ocpp-splitter hash-password`. Never logged.'),
+  })
+  .describe('A charger the proxy authenticates itself (charger_auth: local or both).');
+
 export const secondaryConfigSchema = z
   .strictObject({
     url: wsUrl().describe('WebSocket URL of the secondary CSMS (ws:// or wss://).'),
@@ -160,8 +234,26 @@ export const secondaryConfigSchema = z
       .array(chargerMapEntrySchema, { error: 'expected a list of charger mappings' })
       .default([])
       .describe('Per-charger overrides of identity, password and idTag for this secondary.'),
+    ca_file: nonEmptyString('file path')
+      .optional()
+      .describe('PEM file of the CA(s) that issued this secondary\'s certificate, instead of the public CAs (wss:// only).'),
+    cert_file: nonEmptyString('file path')
+      .optional()
+      .describe('PEM file of the proxy\'s own client certificate (with its chain) for a secondary that asks for one (OCPP security profile 3); with key_file.'),
+    key_file: nonEmptyString('file path')
+      .optional()
+      .describe('PEM file of the private key of cert_file, unencrypted.'),
+    reject_unauthorized: bool()
+      .default(true)
+      .describe('Check this secondary\'s certificate (wss://); false accepts any certificate, so anyone on the path can read and change the traffic: for tests only, warned about at start.'),
   })
   .superRefine((secondary, ctx) => {
+    checkUpstreamTls(
+      ctx,
+      secondary.url,
+      { ca: secondary.ca_file, cert: secondary.cert_file, key: secondary.key_file, rejectUnauthorized: secondary.reject_unauthorized },
+      { url: 'url', ca: 'ca_file', cert: 'cert_file', key: 'key_file', rejectUnauthorized: 'reject_unauthorized' },
+    );
     // Two entries for one charger would make the override depend on list order.
     const firstIndex = new Map<string, number>();
     secondary.charger_map.forEach((entry, index) => {
@@ -179,6 +271,34 @@ export const secondaryConfigSchema = z
   })
   .describe('A secondary CSMS that receives a mirror of the charger\'s traffic.');
 
+/** The rules between the listener's TLS options: nothing half set, and nothing that would check nothing. */
+function checkListenerTls(
+  ctx: z.RefinementCtx,
+  config: {
+    readonly tls_cert_file?: string;
+    readonly tls_key_file?: string;
+    readonly tls_ca_file?: string;
+    readonly tls_client_auth: (typeof TLS_CLIENT_AUTH_MODES)[number];
+  },
+): void {
+  const { tls_cert_file: cert, tls_key_file: key, tls_ca_file: ca, tls_client_auth: clientAuth } = config;
+  if (cert !== undefined && key === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['tls_key_file'], message: 'tls_cert_file is set, so the private key of that certificate is needed too' });
+  }
+  if (key !== undefined && cert === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['tls_cert_file'], message: 'tls_key_file is set, so the certificate it belongs to is needed too' });
+  }
+  if (cert === undefined && (ca !== undefined || clientAuth !== 'none')) {
+    ctx.addIssue({ code: 'custom', path: ['tls_cert_file'], message: 'client certificates (tls_ca_file, tls_client_auth) need TLS: set tls_cert_file and tls_key_file' });
+  }
+  if (clientAuth !== 'none' && ca === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['tls_ca_file'], message: `tls_client_auth is ${clientAuth}, so the CA that issues the chargers' certificates is needed` });
+  }
+  if (clientAuth === 'none' && ca !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['tls_client_auth'], message: 'tls_ca_file is set, so set request or require (or remove tls_ca_file): with none it would check nothing' });
+  }
+}
+
 export const configSchema = z
   .strictObject({
     port: intInRange(PORT_MIN, PORT_MAX)
@@ -187,6 +307,23 @@ export const configSchema = z
     host: nonEmptyString('listen address')
       .optional()
       .describe('Address to listen on, e.g. 0.0.0.0 or ::1; unset listens on all interfaces.'),
+    tls_cert_file: nonEmptyString('file path')
+      .optional()
+      .describe('PEM file of the certificate chargers see (its chain after it, e.g. /ssl/fullchain.pem): chargers then connect with wss:// (TLS 1.2 or later). Reloaded when it changes. Unset: plain ws://.'),
+    tls_key_file: nonEmptyString('file path')
+      .optional()
+      .describe('PEM file of the private key of tls_cert_file (unencrypted), e.g. /ssl/privkey.pem.'),
+    tls_ca_file: nonEmptyString('file path')
+      .optional()
+      .describe('PEM file of the CA(s) that issue the chargers\' client certificates (OCPP security profile 3); needs tls_client_auth request or require.'),
+    tls_client_auth: z
+      .enum(TLS_CLIENT_AUTH_MODES, { error: `expected one of ${TLS_CLIENT_AUTH_MODES.join(', ')}` })
+      .default('none')
+      .describe('Client certificates (security profile 3): none; request (a charger without one is let in, with one it must be issued by tls_ca_file); require (a charger without one gets HTTP 403).'),
+    tls_client_identity: z
+      .enum(TLS_CLIENT_IDENTITIES, { error: `expected one of ${TLS_CLIENT_IDENTITIES.join(', ')}` })
+      .default('cn')
+      .describe('What a client certificate must say: cn = its subject CN is the charge point id in the URL (else HTTP 403); none = any certificate tls_ca_file issued.'),
     primary_csms_url: wsUrl().describe(
       'WebSocket URL of the primary CSMS (ws:// or wss://); it has full control of the charger. Required.',
     ),
@@ -196,6 +333,18 @@ export const configSchema = z
     primary_connect_timeout_ms: intInRange(CONNECT_TIMEOUT_MIN_MS, CONNECT_TIMEOUT_MAX_MS, 'milliseconds')
       .default(10_000)
       .describe('Milliseconds to wait for the primary CSMS handshake before refusing the charger.'),
+    primary_csms_ca_file: nonEmptyString('file path')
+      .optional()
+      .describe('PEM file of the CA(s) that issued the primary\'s certificate, instead of the public CAs (wss:// only).'),
+    primary_csms_cert_file: nonEmptyString('file path')
+      .optional()
+      .describe('PEM file of the proxy\'s own client certificate (with its chain) for a primary that asks for one (OCPP security profile 3); with primary_csms_key_file.'),
+    primary_csms_key_file: nonEmptyString('file path')
+      .optional()
+      .describe('PEM file of the private key of primary_csms_cert_file, unencrypted.'),
+    primary_csms_reject_unauthorized: bool()
+      .default(true)
+      .describe('Check the primary\'s certificate (wss://); false accepts any certificate, so anyone on the path can read and change the traffic: for tests only, warned about at start.'),
     secondary_csms: z
       .array(secondaryConfigSchema, { error: 'expected a list of secondary CSMS entries' })
       .default([])
@@ -235,6 +384,32 @@ export const configSchema = z
     handshake_timeout_ms: intInRange(HANDSHAKE_TIMEOUT_MIN_MS, HANDSHAKE_TIMEOUT_MAX_MS, 'milliseconds')
       .default(10_000)
       .describe('Milliseconds a new connection has to send a complete HTTP request; after that it gets HTTP 408 and is closed (also a connection that sends nothing).'),
+    charger_auth: z
+      .enum(CHARGER_AUTH_MODES, { error: `expected one of ${CHARGER_AUTH_MODES.join(', ')}` })
+      .default('passthrough')
+      .describe('Who checks a charger\'s HTTP Basic credentials: passthrough = the primary (the header is passed on); local = the proxy, against chargers, before dialling (the header is not passed on); both = the proxy, then the primary.'),
+    chargers: z
+      .array(chargerEntrySchema, { error: 'expected a list of chargers ({ id, password_hash })' })
+      .default([])
+      .superRefine((chargers, ctx) => {
+        const firstIndex = new Map<string, number>();
+        chargers.forEach((charger, index) => {
+          const earlier = firstIndex.get(charger.id);
+          if (earlier === undefined) firstIndex.set(charger.id, index);
+          else ctx.addIssue({ code: 'custom', path: [index, 'id'], message: `duplicate id, already in chargers[${earlier}]` });
+        });
+      })
+      .describe('Chargers and their password hashes, for charger_auth local and both; a charger not listed is refused with 401.'),
+    allowed_chargers: z
+      .array(
+        nonEmptyString('charge point id or pattern').superRefine((value, ctx) => {
+          const problem = identityProblem(value);
+          if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+        }),
+        { error: 'expected a list of charge point ids or patterns' },
+      )
+      .default([])
+      .describe('Charge point ids let in, * matching any characters (CP-*); any other id gets HTTP 404 before anything is dialled. Empty = every id.'),
     max_message_size_bytes: intInRange(MESSAGE_SIZE_MIN_BYTES, MESSAGE_SIZE_MAX_BYTES, 'bytes')
       .default(4 * MIB)
       .describe('Largest WebSocket message accepted from a charger or CSMS, in bytes.'),
@@ -330,6 +505,13 @@ export const configSchema = z
         message: `secondary_csms[${earlier}] is already called ${JSON.stringify(label)}${secondary.name === undefined ? ' (a URL without its credentials and query string)' : ''}: give each secondary a distinct name`,
       });
     });
+    if (config.charger_auth !== 'passthrough' && config.chargers.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['charger_auth'],
+        message: 'chargers is empty, so every charger would be refused: give each charger an entry (id, and password_hash printed by ocpp-splitter hash-password)',
+      });
+    }
     if (config.admin_token !== undefined && config.admin_token_file !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['admin_token_file'], message: 'set admin_token or admin_token_file, not both' });
     }
@@ -340,6 +522,24 @@ export const configSchema = z
         message: `must be at least secondary_reconnect_delay_ms (${config.secondary_reconnect_delay_ms})`,
       });
     }
+    checkListenerTls(ctx, config);
+    checkUpstreamTls(
+      ctx,
+      config.primary_csms_url,
+      {
+        ca: config.primary_csms_ca_file,
+        cert: config.primary_csms_cert_file,
+        key: config.primary_csms_key_file,
+        rejectUnauthorized: config.primary_csms_reject_unauthorized,
+      },
+      {
+        url: 'primary_csms_url',
+        ca: 'primary_csms_ca_file',
+        cert: 'primary_csms_cert_file',
+        key: 'primary_csms_key_file',
+        rejectUnauthorized: 'primary_csms_reject_unauthorized',
+      },
+    );
   })
   .describe('ocpp-splitter configuration.');
 
@@ -349,3 +549,4 @@ export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 export type SecondaryConfig = z.output<typeof secondaryConfigSchema>;
 export type ChargerMapEntry = z.output<typeof chargerMapEntrySchema>;
+export type ChargerEntry = z.output<typeof chargerEntrySchema>;

@@ -10,6 +10,7 @@
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { RouteSource } from '../routing/route-frame.js';
+import type { FrameCounts } from './frame-counts.js';
 
 /** One frame from one source, and what the routing table decided for it. */
 export interface FrameRoutedMessage {
@@ -90,6 +91,11 @@ export interface SessionMessage {
   readonly protocol: string;
   /** Where the charger connected from (as logged: X-Forwarded-For under trust_proxy). */
   readonly remoteAddress?: string;
+  /**
+   * The session's frame counters (frame-counts.ts), live: read them when asked, never write them. Counting
+   * every frame through a channel would cost every frame a message; this costs it a few nanoseconds.
+   */
+  readonly frames?: FrameCounts;
 }
 
 /** One charger upgrade request decided: let through (the 101 sent) or refused. */

@@ -4,6 +4,9 @@ import type { Duplex } from 'node:stream';
 /** Statuses the proxy answers with on its own account (a primary's refusal passes the primary's status on). */
 export const HttpStatus = {
   BadRequest: 400,
+  Unauthorized: 401,
+  Forbidden: 403,
+  NotFound: 404,
   RequestTimeout: 408,
   BadGateway: 502,
   ServiceUnavailable: 503,

@@ -1,5 +1,7 @@
 import type { IncomingMessage } from 'node:http';
-import WebSocket from 'ws';
+import type { ConnectionOptions } from 'node:tls';
+import WebSocket, { type ClientOptions } from 'ws';
+import type { UpstreamTls } from '../tls/upstream-tls.js';
 
 /** Everything needed to open one upstream WebSocket (to the primary or a secondary). */
 export interface DialOptions {
@@ -14,6 +16,8 @@ export interface DialOptions {
   readonly perMessageDeflate: boolean;
   /** Aborts the attempt, e.g. when the charger goes away mid-handshake. */
   readonly signal?: AbortSignal;
+  /** For a wss:// URL: the CA to check the upstream against and the proxy's client certificate; Node's defaults without. */
+  readonly tls?: UpstreamTls;
 }
 
 /** Upstream HTTP response headers worth passing on to a refused charger. */
@@ -55,12 +59,7 @@ export function dial(options: DialOptions): Promise<DialOutcome> {
     let missingSubprotocol = false;
     let socket: WebSocket;
     try {
-      socket = new WebSocket(options.url, [...options.subprotocols], {
-        headers: { ...options.headers },
-        maxPayload: options.maxPayload,
-        perMessageDeflate: options.perMessageDeflate,
-        followRedirects: false,
-      });
+      socket = new WebSocket(options.url, [...options.subprotocols], clientOptions(options));
     } catch (error) {
       resolve({ kind: 'unreachable', error: toError(error) });
       return;
@@ -115,6 +114,19 @@ export function dial(options: DialOptions): Promise<DialOutcome> {
     socket.on('error', onError);
     options.signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** `ws` hands its options on to `tls.connect`, which takes a prepared secure context (parsed once, at start). */
+function clientOptions(options: DialOptions): ClientOptions & Pick<ConnectionOptions, 'secureContext'> {
+  const { tls } = options;
+  return {
+    headers: { ...options.headers },
+    maxPayload: options.maxPayload,
+    perMessageDeflate: options.perMessageDeflate,
+    followRedirects: false,
+    ...(tls?.secureContext === undefined ? {} : { secureContext: tls.secureContext }),
+    ...(tls === undefined ? {} : { rejectUnauthorized: tls.rejectUnauthorized }),
+  };
 }
 
 function ignoreLateError(): void {

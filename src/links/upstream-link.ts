@@ -10,6 +10,7 @@
  * same `dial()` and `Leg`.
  */
 import type { FrameTap } from '../diagnostics/channels.js';
+import type { UpstreamTls } from '../tls/upstream-tls.js';
 import { backoffDelay } from './backoff.js';
 import { CloseCode } from './close-codes.js';
 import { dial } from './dial.js';
@@ -32,6 +33,8 @@ export interface UpstreamTarget {
   readonly headers: Readonly<Record<string, string>>;
   /** How the link's socket is named in `frameData` (the dashboard's frame inspector). */
   readonly tap?: FrameTap;
+  /** This upstream's TLS options (CA, the proxy's client certificate, verification), read at start. */
+  readonly tls?: UpstreamTls;
 }
 
 export type UpstreamState = 'idle' | 'connecting' | 'open' | 'waiting' | 'paused' | 'closed';
@@ -160,6 +163,7 @@ export class UpstreamLink {
       timeoutMs: this.#timing.connectTimeoutMs,
       maxPayload: this.#timing.maxPayload,
       perMessageDeflate: this.#timing.perMessageDeflate,
+      tls: this.#target.tls,
       signal: abort.signal,
     });
     // A pause and resume during the dial started another one: that one's controller stays.

@@ -45,12 +45,39 @@ export function isSensitiveAction(action: string): boolean {
 export function mayCarryCredentials(data: Buffer | string, action: string | undefined): boolean {
   if (action !== undefined && SENSITIVE_ACTIONS.has(action)) return true;
   const text = typeof data === 'string' ? data : data.toString('latin1');
-  if (CREDENTIAL_MARKERS.test(text) || URL_USERINFO.test(text)) return true;
+  if (CREDENTIAL_MARKERS.test(text) || hasUrlCredentials(text)) return true;
   // A name written with JSON escapes ("Authorization\u004bey") is the same name to whoever parses it.
   return JSON_ESCAPE.test(text) && CREDENTIAL_MARKERS.test(text.replace(JSON_ESCAPES, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16))));
 }
 
-/** A URL with a user and password in it (wss://CP-1:secret@csms.example/…), e.g. a GetConfiguration value. */
-const URL_USERINFO = /[a-z][a-z0-9+.-]*:\/\/[^\s"/@]*:[^\s"/@]*@/i;
+/**
+ * Whether a URL with a user and password in it (wss://CP-1:secret@csms.example/…) appears in the text, e.g. a
+ * GetConfiguration value. Linear in the text: each `://` is looked at once, over the userinfo's few characters
+ * (a pattern run over the whole text would backtrack from every position: seconds on a 4 MiB frame).
+ */
+function hasUrlCredentials(text: string): boolean {
+  for (let at = text.indexOf('://'); at !== -1; at = text.indexOf('://', at + 3)) {
+    let colon = false;
+    const end = Math.min(text.length, at + 3 + MAX_USERINFO_LENGTH);
+    for (let i = at + 3; i < end; i++) {
+      const c = text.charCodeAt(i);
+      if (c === AT) {
+        if (colon) return true;
+        break;
+      }
+      if (c === COLON) colon = true;
+      else if (c === SLASH || c === QUOTE || c <= SPACE) break;
+    }
+  }
+  return false;
+}
+
+/** Longer than any user name and password a CSMS URL carries; beyond it, what follows is not userinfo. */
+const MAX_USERINFO_LENGTH = 512;
+const AT = 0x40;
+const COLON = 0x3a;
+const SLASH = 0x2f;
+const QUOTE = 0x22;
+const SPACE = 0x20;
 const JSON_ESCAPE = /\\u[0-9a-fA-F]{4}/;
 const JSON_ESCAPES = /\\u([0-9a-fA-F]{4})/g;

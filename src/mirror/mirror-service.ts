@@ -4,13 +4,15 @@
  * charger session asks it for a `SessionMirror`. Exists only when secondaries are
  * configured.
  */
-import type { Config } from '../config/schema.js';
+import type { Config, SecondaryConfig } from '../config/schema.js';
 import { channels } from '../diagnostics/channels.js';
+import type { FrameCounts } from '../diagnostics/frame-counts.js';
 import type { Keepalive } from '../links/keepalive.js';
 import type { Logger } from '../logging/logger.js';
 import type { OcppVersion } from '../ocpp/error-codes.js';
 import { openSqliteStore, secondaryStoreKey } from '../store/sqlite-store.js';
 import type { MirrorStore, PruneReport, StreamBacklog } from '../store/store.js';
+import type { UpstreamTls } from '../tls/upstream-tls.js';
 import type { MirrorCounters } from './counters.js';
 import { LeaseKeeper, processOwnerId } from './lease-keeper.js';
 import { MemoryBudget } from './memory-budget.js';
@@ -37,6 +39,8 @@ export interface MirrorServiceOptions {
   readonly store?: MirrorStore;
   /** Overrides for tests (e.g. a shorter stable period). */
   readonly timing?: Partial<MirrorTiming>;
+  /** The TLS options of the secondaries that have any (`secondary_csms[].ca_file` …), read at start. */
+  readonly secondaryTls?: ReadonlyMap<SecondaryConfig, UpstreamTls>;
 }
 
 export interface SessionMirrorRequest {
@@ -47,6 +51,8 @@ export interface SessionMirrorRequest {
   readonly chargerAuthorization: string | undefined;
   readonly log: Logger;
   readonly sendToCharger: (text: string) => boolean;
+  /** The session's frame counters: the secondaries' frames are counted there too. */
+  readonly frameCounts?: FrameCounts;
 }
 
 export class MirrorService {
@@ -123,6 +129,7 @@ export class MirrorService {
       ...request,
       isPaused: (label) => this.#paused.has(label),
       secondaries: this.#o.config.secondary_csms,
+      secondaryTls: this.#o.secondaryTls,
       store: this.store,
       budget: this.budget,
       lease: this.leases.hold(request.chargerId),

@@ -11,6 +11,7 @@
  * Nothing here can delay or disturb the charger or the primary.
  */
 import { channels, type DropReason, type LinkStateName } from '../diagnostics/channels.js';
+import { kindIndexOf, SOURCE_BASE, type FrameCounts } from '../diagnostics/frame-counts.js';
 import type { Logger } from '../logging/logger.js';
 import type { SecondaryConfig } from '../config/schema.js';
 import type { Keepalive } from '../links/keepalive.js';
@@ -63,6 +64,8 @@ export interface SecondaryLinkOptions {
   readonly timing: MirrorTiming;
   /** Starts paused (the operator paused this secondary before the charger connected). */
   readonly paused?: boolean;
+  /** The session's frame counters: this secondary's frames are counted in its 'secondary' block. */
+  readonly frameCounts?: FrameCounts;
 }
 
 /** The secondary's name in logs, metrics and the admin API: its `name`, else its redacted URL. */
@@ -314,6 +317,11 @@ export class SecondaryLink {
   }
 
   #onFrame(data: Buffer, isBinary: boolean): void {
+    const counts = this.#o.frameCounts;
+    if (counts !== undefined) {
+      const index = SOURCE_BASE.secondary + kindIndexOf(data, isBinary);
+      counts[index] = (counts[index] ?? 0) + 1;
+    }
     const { kind, head } = classifyFrame(data, isBinary);
     const id = head?.id ?? '';
     const looksLikeCall = kind === 'invalid' && !isBinary && looksLikeMalformedCall(data);

@@ -9,6 +9,7 @@
  * (logged, counted) before it could reach the charger ↔ primary path.
  */
 import { createHash } from 'node:crypto';
+import type { FrameCounts } from '../diagnostics/frame-counts.js';
 import type { Logger } from '../logging/logger.js';
 import type { SecondaryConfig } from '../config/schema.js';
 import type { Keepalive } from '../links/keepalive.js';
@@ -25,6 +26,7 @@ import {
 } from '../routing/transactions.js';
 import { secondaryStoreKey } from '../store/sqlite-store.js';
 import type { MirrorStore } from '../store/store.js';
+import type { UpstreamTls } from '../tls/upstream-tls.js';
 import { CallGate } from './call-gate.js';
 import type { MirrorCounters } from './counters.js';
 import { contain } from './contain.js';
@@ -39,6 +41,8 @@ export interface SessionMirrorOptions {
   readonly version: OcppVersion;
   readonly chargerAuthorization: string | undefined;
   readonly secondaries: readonly SecondaryConfig[];
+  /** The TLS options of the secondaries that have any, read at start. */
+  readonly secondaryTls?: ReadonlyMap<SecondaryConfig, UpstreamTls>;
   readonly store: MirrorStore;
   readonly budget: MemoryBudget;
   readonly lease: LeaseHandle;
@@ -50,6 +54,8 @@ export interface SessionMirrorOptions {
   readonly sendToCharger: (text: string) => boolean;
   /** Whether the operator paused the secondary with this label (its links start paused). */
   readonly isPaused?: (label: string) => boolean;
+  /** The session's frame counters, where the secondaries' frames are counted. */
+  readonly frameCounts?: FrameCounts;
 }
 
 /**
@@ -105,6 +111,7 @@ export class SessionMirror {
           version: options.version,
           chargerAuthorization: options.chargerAuthorization,
           secondary,
+          tls: options.secondaryTls?.get(secondary),
           secondaryKey: secondaryStoreKey(secondary),
           store: options.store,
           budget: options.budget,
@@ -115,6 +122,7 @@ export class SessionMirror {
           counters: options.counters,
           timing: options.timing,
           paused: options.isPaused?.(secondaryLabel(secondary)) ?? false,
+          frameCounts: options.frameCounts,
         }),
     );
   }

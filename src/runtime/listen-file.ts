@@ -25,6 +25,8 @@ export interface ListenRecord {
   /** The bound address as the server reports it: `0.0.0.0` and `::` mean every interface. */
   readonly address: string;
   readonly port: number;
+  /** The port speaks TLS (`tls_cert_file`): the probe uses https. Absent in files written before TLS existed. */
+  readonly tls?: boolean;
 }
 
 export interface ListenRecords {
@@ -63,11 +65,16 @@ export function removeListenFile(path: string): void {
  * and the proxy carries on (only the HEALTHCHECK needs the file, and it then says what is missing).
  * @returns the file to remove at the end, if one was written.
  */
-export function publishListenAddress(env: Record<string, string | undefined>, address: AddressInfo, log: Logger): string | undefined {
+export function publishListenAddress(
+  env: Record<string, string | undefined>,
+  address: AddressInfo,
+  log: Logger,
+  options: { readonly tls?: boolean } = {},
+): string | undefined {
   const dir = env[RUNTIME_DIR_ENV];
   if (dir === undefined || dir === '') return undefined;
   try {
-    const path = writeListenFile(dir, { pid: process.pid, address: address.address, port: address.port });
+    const path = writeListenFile(dir, { pid: process.pid, address: address.address, port: address.port, ...(options.tls === true ? { tls: true } : {}) });
     log.debug({ path }, 'listen address written');
     return path;
   } catch (error) {
@@ -143,7 +150,8 @@ function parseRecord(text: string): ListenRecord | undefined {
   const { pid, address, port } = value;
   if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0) return undefined;
   if (typeof address !== 'string' || typeof port !== 'number' || !Number.isInteger(port) || port <= 0 || port > 65_535) return undefined;
-  return { pid, address, port };
+  const tls = 'tls' in value && value.tls === true;
+  return tls ? { pid, address, port, tls } : { pid, address, port };
 }
 
 function errorCode(error: unknown): unknown {

@@ -6,6 +6,7 @@ import { Leg, type LegHandlers } from '../links/leg.js';
 import type WebSocket from 'ws';
 import type { SessionMirror } from '../mirror/session-mirror.js';
 import { channels } from '../diagnostics/channels.js';
+import { coarseClock, kindIndexOf, LAST_FRAME_AT, newFrameCounts, SOURCE_BASE, type FrameCounts } from '../diagnostics/frame-counts.js';
 import { actionKinds, classifyFrame, NO_FACTS, routeFrame, type FrameKind, type RouteFacts } from '../routing/route-frame.js';
 import type { FrameHead } from '../ocpp/scan.js';
 
@@ -34,7 +35,7 @@ export interface SessionOptions {
   /** Debug log bodies are cut at this many characters (0 = never). */
   readonly logMaxMessageLength: number;
   /** Builds the session's mirror to the secondaries, given a way to reach the charger; none without secondaries. */
-  readonly createMirror?: (sendToCharger: (text: string) => boolean) => SessionMirror;
+  readonly createMirror?: (sendToCharger: (text: string) => boolean, frameCounts: FrameCounts) => SessionMirror;
   /** Where the charger connected from, as logged. */
   readonly remoteAddress?: string;
 }
@@ -49,6 +50,8 @@ export class ChargerSession {
   readonly subprotocol: string;
   readonly remoteAddress: string | undefined;
   readonly sessionId = nextSessionId++;
+  /** Frames seen, by source and kind, and when the last one passed (see diagnostics/frame-counts.ts). */
+  readonly frameCounts: FrameCounts = newFrameCounts();
   /** Epoch ms. */
   readonly connectedAt = Date.now();
   readonly #log: Logger;
@@ -81,9 +84,9 @@ export class ChargerSession {
     });
     this.#charger = new Leg('charger', options.charger, this.#handlers, options.keepalive, { chargerId: this.identity, leg: 'charger' });
     this.#primary = new Leg('primary', options.primary, this.#handlers, options.keepalive, { chargerId: this.identity, leg: 'primary' });
-    this.#mirror = options.createMirror?.((text) => this.#charger.send(text, false));
+    this.#mirror = options.createMirror?.((text) => this.#charger.send(text, false), this.frameCounts);
     this.remoteAddress = options.remoteAddress;
-    channels.sessionStarted.publish({ chargerId: this.identity, sessionId: this.sessionId, protocol: this.subprotocol, remoteAddress: this.remoteAddress });
+    channels.sessionStarted.publish({ chargerId: this.identity, sessionId: this.sessionId, protocol: this.subprotocol, remoteAddress: this.remoteAddress, frames: this.frameCounts });
   }
 
   get state(): SessionState {
@@ -146,6 +149,21 @@ export class ChargerSession {
     channels.chargerCallAnswered.publish({ chargerId: this.identity, action: this.#timedCallAction, durationMs: performance.now() - this.#timedCallAt });
   }
 
+  /** Bumps the frame counters observers read (frame-counts.ts): a few nanoseconds, so always. */
+  #count(fromCharger: boolean, data: Buffer, isBinary: boolean): void {
+    const counts = this.frameCounts;
+    const index = (fromCharger ? SOURCE_BASE.charger : SOURCE_BASE.primary) + kindIndexOf(data, isBinary);
+    counts[index] = (counts[index] ?? 0) + 1;
+    counts[LAST_FRAME_AT] = coarseClock();
+  }
+
+  /** Call timing without routing: reads a head only where it may start or end a timed call. */
+  #timeUnrouted(fromCharger: boolean, data: Buffer, isBinary: boolean): void {
+    if (isBinary || (!fromCharger && this.#timedCallId === undefined)) return;
+    const { kind, head } = classifyFrame(data, isBinary);
+    if (head !== undefined) this.#timeCall(fromCharger, kind, head);
+  }
+
   /** To the other side of the charger ↔ primary pair, exactly as received. */
   #forward(from: Leg, data: Buffer, isBinary: boolean): void {
     const target = from === this.#charger ? this.#primary : this.#charger;
@@ -166,11 +184,15 @@ export class ChargerSession {
         );
       }
       const mirror = this.#mirror;
-      if (mirror === undefined && !channels.frameRouted.hasSubscribers && !channels.chargerCallAnswered.hasSubscribers) {
+      if (mirror === undefined && !channels.frameRouted.hasSubscribers) {
         // Nothing to decide: without secondaries every frame goes straight across.
         this.#forward(leg, data, isBinary);
+        this.#count(fromCharger, data, isBinary);
+        // Timing needs the message ids of a charger CALL and of the primary's answers only.
+        if (channels.chargerCallAnswered.hasSubscribers) this.#timeUnrouted(fromCharger, data, isBinary);
         return;
       }
+      this.#count(fromCharger, data, isBinary);
       // Routing reads the frame's head only; the payload is never parsed on this path.
       const { kind, head } = classifyFrame(data, isBinary);
       const source = fromCharger ? 'charger' : 'primary';
@@ -216,7 +238,7 @@ export class ChargerSession {
         const mirrorClosed = this.#mirror?.socketsClosed ?? Promise.resolve();
         void mirrorClosed.then(() => {
           this.#state = SessionState.Closed;
-          channels.sessionEnded.publish({ chargerId: this.identity, sessionId: this.sessionId, protocol: this.subprotocol, remoteAddress: this.remoteAddress });
+          channels.sessionEnded.publish({ chargerId: this.identity, sessionId: this.sessionId, protocol: this.subprotocol, remoteAddress: this.remoteAddress, frames: this.frameCounts });
           this.#resolveEnded();
         });
       }

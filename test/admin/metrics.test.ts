@@ -67,6 +67,26 @@ describe('GET /metrics', () => {
     expect(text).not.toContain('CP-M1');
   });
 
+  it('never lets a counter go down, across a same-id reconnect and a charger leaving', async () => {
+    const primary = await startRawCsms({ answer: answers16(5) });
+    const started = await startProxy(primary.url);
+    const admin = await startAdmin(started);
+    const series = 'ocpp_splitter_frames_total{source="charger",type="call"}';
+    const first = await connectRawCharger(started.url('/CP-MONO'));
+    await exchange(first, ocpp16.heartbeat('a'));
+    await exchange(first, ocpp16.heartbeat('b'));
+    const before = metricSample(await scrape(admin.url('/metrics')), series) ?? 0;
+    expect(before).toBe(2);
+    const second = await connectRawCharger(started.url('/CP-MONO')); // replaces the first, which is still closing
+    expect(metricSample(await scrape(admin.url('/metrics')), series)).toBe(2);
+    await first.closed;
+    await exchange(second, ocpp16.heartbeat('c'));
+    expect(metricSample(await scrape(admin.url('/metrics')), series)).toBe(3);
+    second.socket.close();
+    await second.closed;
+    expect(metricSample(await scrape(admin.url('/metrics')), series)).toBe(3);
+  });
+
   it('shows a paused secondary\'s backlog growing, and per-charger series only when asked', async () => {
     const primary = await startRawCsms({ answer: answers16(5) });
     const started = await startProxy(primary.url, { secondary_csms: [{ url: 'ws://127.0.0.1:9/unreachable', name: 'down' }], secondary_reconnect_delay_ms: 60_000 });

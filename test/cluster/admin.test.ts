@@ -182,9 +182,14 @@ describe('the admin listener with workers: 2', () => {
     const [secondary] = await getJson<Array<{ name: string; outbox_messages: number; paused: boolean }>>(cluster, '/api/secondaries');
     expect(secondary).toMatchObject({ name: 'energy', outbox_messages: count, paused: false });
 
+    // A charger's frames are recorded from the first look at it on (observer.ts): look, send, look again.
     const onSecond = chargers.find((charger) => charger.worker === 2)!;
-    const detail = await getJson<{ id: string; recent_frames: Array<{ message_id: string | null }> }>(cluster, `/api/chargers/${onSecond.id}`);
-    expect(detail.recent_frames.map((frame) => frame.message_id)).toContain(`hb-${onSecond.id}`);
+    type Detail = { id: string; recent_frames: Array<{ message_id: string | null }> };
+    expect((await getJson<Detail>(cluster, `/api/chargers/${onSecond.id}`)).id).toBe(onSecond.id);
+    onSecond.peer.socket.send(heartbeat(`seen-${onSecond.id}`));
+    await expect
+      .poll(async () => (await getJson<Detail>(cluster, `/api/chargers/${onSecond.id}`)).recent_frames.map((frame) => frame.message_id), { timeout: WAIT_MS, interval: 50 })
+      .toContain(`seen-${onSecond.id}`);
     expect((await fetch(cluster.url('/api/chargers/CP-NOWHERE'), { signal: AbortSignal.timeout(WAIT_MS) })).status).toBe(404);
   });
 

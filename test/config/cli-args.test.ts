@@ -95,6 +95,20 @@ describe('parseCliArgs', () => {
   });
 });
 
+describe('parseCliArgs: hash-password', () => {
+  it('is a command of its own, taking no arguments: the password comes on standard input, never argv', () => {
+    expect(parseCliArgs(['hash-password'])).toEqual({ kind: 'hash-password' });
+    const error = usageError(['hash-password', 'secret']);
+    expect(error.code).toBe(ErrorCode.CliUsage);
+    expect(error.message).toBe('hash-password takes no arguments: it reads the password from standard input; see --help');
+    expect(usageError(['--port', '1', 'hash-password']).message).toContain("unexpected argument 'hash-password'");
+  });
+
+  it('is in --help', () => {
+    expect(helpText('1.2.3')).toContain('ocpp-splitter hash-password');
+  });
+});
+
 describe('helpText', () => {
   const text = helpText('1.2.3');
 

@@ -141,11 +141,11 @@ describe('resolveConfig: file formats', () => {
   };
 
   const expectedSecondaries = [
-    { url: 'wss://analytics.example.com/ocpp', append_charge_point_id: true, charger_map: [] },
+    { url: 'wss://analytics.example.com/ocpp', append_charge_point_id: true, reject_unauthorized: true, charger_map: [] },
     {
       url: 'wss://other-backend.example.com/ocpp',
       append_charge_point_id: true,
-     
+      reject_unauthorized: true,
       charger_map: [
         { charger_id: 'CHARGER-001', mapped_charger_id: 'ext-CHARGER-001', password: 'secret123', id_tag: 'HARDCODED-TAG' },
       ],
@@ -258,7 +258,7 @@ describe('resolveConfig: file formats', () => {
     expect(config.host).toBeUndefined();
     expect(config.log_level).toBe('info');
     expect(config.secondary_csms).toEqual([
-      { url: 'wss://a.example.com', append_charge_point_id: true, charger_map: [{ charger_id: 'A' }] },
+      { url: 'wss://a.example.com', append_charge_point_id: true, reject_unauthorized: true, charger_map: [{ charger_id: 'A' }] },
     ]);
     expect(warnings).toEqual([]);
   });
@@ -484,7 +484,7 @@ describe('resolveConfig: secondary CSMS list from env and flags', () => {
     expect(config.secondary_csms[0]).toEqual({
       url: 'wss://x.example.com',
       append_charge_point_id: true,
-     
+      reject_unauthorized: true,
       charger_map: [],
     });
   });
@@ -495,12 +495,12 @@ describe('resolveConfig: secondary CSMS list from env and flags', () => {
       env: { SECONDARY_CSMS_URLS: 'wss://new.example.com,wss://a.example.com/ocpp' },
     });
     expect(config.secondary_csms).toEqual([
-      { url: 'wss://new.example.com', append_charge_point_id: true, charger_map: [] },
+      { url: 'wss://new.example.com', append_charge_point_id: true, reject_unauthorized: true, charger_map: [] },
       {
         url: 'wss://a.example.com/ocpp',
         name: 'A',
         append_charge_point_id: true,
-       
+        reject_unauthorized: true,
         charger_map: [{ charger_id: 'CP-1', mapped_charger_id: 'ext-1' }],
       },
     ]);
@@ -509,7 +509,7 @@ describe('resolveConfig: secondary CSMS list from env and flags', () => {
   it('matches file entries by normalised URL', () => {
     const { config } = resolve({ file: fileWithSecondaries, env: { SECONDARY_CSMS_URLS: 'WSS://B.example.com/ocpp' } });
     expect(config.secondary_csms).toEqual([
-      { url: 'WSS://B.example.com/ocpp', append_charge_point_id: true, forward_authorization: false, charger_map: [] },
+      { url: 'WSS://B.example.com/ocpp', append_charge_point_id: true, forward_authorization: false, reject_unauthorized: true, charger_map: [] },
     ]);
   });
 

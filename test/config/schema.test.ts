@@ -22,7 +22,7 @@ describe('configSchema defaults', () => {
     expect(secondaryConfigSchema.parse({ url: 'ws://mirror.example.com' })).toEqual({
       url: 'ws://mirror.example.com',
       append_charge_point_id: true,
-     
+      reject_unauthorized: true,
       charger_map: [],
     });
   });

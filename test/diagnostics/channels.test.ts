@@ -37,7 +37,7 @@ describe('diagnostics channels', () => {
     await expect.poll(() => receivedTexts(secondary).length).toBe(1);
     await expect.poll(() => acked.length).toBe(1);
 
-    expect(sessions).toEqual([{ chargerId: 'CP-DIAG', sessionId: expect.any(Number) as number, protocol: 'ocpp1.6', remoteAddress: '127.0.0.1' }]);
+    expect(sessions).toEqual([{ chargerId: 'CP-DIAG', sessionId: expect.any(Number) as number, protocol: 'ocpp1.6', remoteAddress: '127.0.0.1', frames: expect.any(Float64Array) as Float64Array }]);
     expect(handshakes).toEqual([{ chargerId: 'CP-DIAG', outcome: 'accepted', status: 101, code: undefined, remoteAddress: '127.0.0.1' }]);
     // Every frame on every leg, with its bytes: the heartbeat in from the charger, out to the primary, mirrored out to the secondary.
     const heartbeat = ocpp16.heartbeat('hb-1').text;

@@ -28,3 +28,13 @@ describe('mayCarryCredentials', () => {
     expect(mayCarryCredentials(frame, action)).toBe(false);
   });
 });
+
+describe('mayCarryCredentials on large frames', () => {
+  it('reads a 4 MiB frame full of URLs in linear time (regression: a pattern backtracked for seconds)', () => {
+    const frame = `[2,"1","DataTransfer",{"vendorId":"x","data":"${'ws://a'.repeat(700_000)}"}]`;
+    const started = performance.now();
+    expect(mayCarryCredentials(frame, 'DataTransfer')).toBe(false);
+    // Generous: the quadratic version needed seconds at 40 KB already.
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+});

@@ -233,12 +233,69 @@ describe('ocpp-splitter/config.yaml', () => {
       secondary_answer_timeout_ms: 60_000,
       secondary_max_attempts: 5,
       secondary_queue_limit: 50_000,
+      charger_auth: 'both',
+      chargers: [{ id: 'CP-1', password_hash: 'scrypt$16384$8$1$MHSyzeoHvrg2C7SfwOlmUQ$1s7xJSpSKSOJTbUVjuDAgj89Bpth5ni20Vla7Rrk4Mg' }],
+      allowed_chargers: ['CP-*'],
     };
     const { options, warnings } = validateHaOptions(haSchema, everything);
     expect(warnings).toEqual([]);
     const { config, warnings: proxyWarnings } = asTheAddonLoadsIt(options);
     expect(proxyWarnings).toEqual([]);
     expect(config).toMatchObject(everything);
+  });
+});
+
+describe('ocpp-splitter/config.yaml: charger authentication', () => {
+  const HASH = 'scrypt$16384$8$1$MHSyzeoHvrg2C7SfwOlmUQ$1s7xJSpSKSOJTbUVjuDAgj89Bpth5ni20Vla7Rrk4Mg';
+
+  it('passes charger_auth, chargers and allowed_chargers through the Supervisor to the proxy', () => {
+    const options = {
+      primary_csms_url: 'wss://csms.example.com/ocpp',
+      secondary_csms: [],
+      charger_auth: 'local',
+      chargers: [{ id: 'CP-1', password_hash: HASH }],
+      allowed_chargers: ['CP-*'],
+    };
+    const validated = validateHaOptions(haSchema, options);
+    expect(validated.warnings).toEqual([]);
+    expect(asTheAddonLoadsIt(validated.options).config).toMatchObject(options);
+    expect(() => validateHaOptions(haSchema, { ...options, charger_auth: 'ldap' })).toThrow("Invalid value for option 'charger_auth'");
+  });
+
+  it('needs `chargers: []` when not used (a list of entries cannot be optional), which its default options have', () => {
+    expect(haOptions.chargers).toEqual([]);
+    expect(() => validateHaOptions(haSchema, { primary_csms_url: 'wss://csms.example.com/ocpp', secondary_csms: [] })).toThrow("Missing option 'chargers'");
+    expect(text(new URL('DOCS.md', ADDON))).toContain('chargers: []');
+  });
+});
+
+describe('ocpp-splitter/config.yaml: TLS', () => {
+  it('maps Home Assistant\'s /ssl folder read-only, in the Supervisor\'s current form of `map`', () => {
+    expect(manifest.map).toEqual([{ type: 'ssl', read_only: true }]);
+    expect(text(new URL('DOCS.md', ADDON))).toContain('tls_cert_file: /ssl/fullchain.pem');
+  });
+
+  it('passes the TLS options (file paths as str?) through the Supervisor to the proxy', () => {
+    const options = {
+      primary_csms_url: 'wss://csms.example.com/ocpp',
+      primary_csms_ca_file: '/ssl/csms-ca.pem',
+      primary_csms_cert_file: '/ssl/proxy.pem',
+      primary_csms_key_file: '/ssl/proxy.key',
+      secondary_csms: [{ url: 'wss://lab.example.com/ocpp', ca_file: '/ssl/lab-ca.pem', reject_unauthorized: false, charger_map: [] }],
+      chargers: [],
+      tls_cert_file: '/ssl/fullchain.pem',
+      tls_key_file: '/ssl/privkey.pem',
+      tls_ca_file: '/ssl/chargers-ca.pem',
+      tls_client_auth: 'require',
+      tls_client_identity: 'cn',
+    };
+    const validated = validateHaOptions(haSchema, options);
+    expect(validated.warnings).toEqual([]);
+    expect(asTheAddonLoadsIt(validated.options).config).toMatchObject(options);
+    for (const key of ['tls_cert_file', 'tls_key_file', 'tls_ca_file', 'primary_csms_ca_file', 'primary_csms_cert_file', 'primary_csms_key_file']) {
+      expect(haSchema[key], key).toBe('str?');
+    }
+    expect(() => validateHaOptions(haSchema, { ...options, tls_client_auth: 'optional' })).toThrow("Invalid value for option 'tls_client_auth'");
   });
 });
 

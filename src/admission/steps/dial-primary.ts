@@ -1,6 +1,7 @@
 import { ErrorCode } from '../../errors.js';
 import { HttpStatus } from '../../http/refuse.js';
 import { dial, type DialOptions, type DialOutcome, type RefusalHeaders } from '../../links/dial.js';
+import type { UpstreamTls } from '../../tls/upstream-tls.js';
 import { redactUrl } from '../../util/redact-url.js';
 import type { AdmissionStep } from '../chain.js';
 import { NoCommonSubprotocol, UpgradeRefusal } from '../refusal.js';
@@ -15,13 +16,20 @@ export interface DialPrimaryOptions {
   readonly timeoutMs: number;
   readonly maxPayload: number;
   readonly perMessageDeflate: boolean;
+  /**
+   * Whether the primary gets the charger's Authorization header: true unless the proxy alone authenticates
+   * chargers (`charger_auth: local`), when their credentials stay here. Default true.
+   */
+  readonly forwardAuthorization?: boolean;
+  /** The primary's TLS (`primary_csms_ca_file`, `_cert_file`, `_key_file`, `_reject_unauthorized`), read at start. */
+  readonly tls?: UpstreamTls;
   /** How to open the WebSocket; the real `dial` unless a test injects one. */
   readonly dial?: (options: DialOptions) => Promise<DialOutcome>;
 }
 
 /**
  * Opens the charger's connection to the primary, offering exactly the charger's
- * sub-protocols and Authorization header, and turns every way that can fail into
+ * sub-protocols and (unless `forwardAuthorization` is false) Authorization header, and turns every way that can fail into
  * the charger's answer: the primary's own refusal (status, WWW-Authenticate,
  * Retry-After), 502 unreachable, 504 too slow, 503 aborted. Without a common
  * sub-protocol it throws {@link NoCommonSubprotocol}.
@@ -30,7 +38,7 @@ export function dialPrimary(options: DialPrimaryOptions): AdmissionStep {
   const dialUpstream = options.dial ?? dial;
   return async function dialPrimary(handshake, signal) {
     const url = buildUpstreamUrl(options.endpoint, handshake.charger.urlSegment, options.appendIdentity);
-    const { authorization } = handshake;
+    const authorization = options.forwardAuthorization === false ? undefined : handshake.authorization;
     const outcome = await dialUpstream({
       url,
       subprotocols: handshake.offeredSubprotocols,
@@ -38,6 +46,7 @@ export function dialPrimary(options: DialPrimaryOptions): AdmissionStep {
       timeoutMs: options.timeoutMs,
       maxPayload: options.maxPayload,
       perMessageDeflate: options.perMessageDeflate,
+      tls: options.tls,
       signal,
     });
     const primary = redactUrl(url);

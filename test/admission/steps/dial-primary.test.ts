@@ -56,6 +56,17 @@ describe('dialPrimary', () => {
     expect(dialled[0]?.headers).toEqual({});
   });
 
+  it('keeps the charger\'s Authorization from the primary with forwardAuthorization: false (charger_auth: local)', async () => {
+    const dialled: DialOptions[] = [];
+    const dial = (options: DialOptions): Promise<DialOutcome> => {
+      dialled.push(options);
+      return Promise.resolve({ kind: 'open', socket: fakePrimarySocket().socket, subprotocol: 'ocpp1.6' });
+    };
+    const { handshake } = fakeHandshake({ url: '/ocpp/CP-1', headers: { ...VALID_UPGRADE_HEADERS, authorization: 'Basic Q1AtMTpzZWNyZXQ=' } });
+    await runAdmission([checkUpgrade, identifyCharger, dialPrimary({ ...OPTIONS, forwardAuthorization: false, dial })], handshake, handshake.signal);
+    expect(dialled[0]?.headers).toEqual({});
+  });
+
   it('terminates the open primary when the handshake is abandoned', async () => {
     const { socket, terminate } = fakePrimarySocket();
     const { handshake, admission } = admitWith({ kind: 'open', socket, subprotocol: 'ocpp1.6' });
