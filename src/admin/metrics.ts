@@ -8,6 +8,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { channels } from '../diagnostics/channels.js';
 import type { Proxy } from '../proxy.js';
 import { ageSeconds, totalsBy, type BacklogCache, type BacklogTotals } from './backlog-cache.js';
+import { BucketHistogram } from './bucket-histogram.js';
 import type { MetricName } from './metric-names.js';
 import { DROP_REASONS, type ProxyObserver } from './observer.js';
 
@@ -71,11 +72,11 @@ export class ProxyMetrics {
         }
       },
     });
-    const callDuration = new Histogram({
+    const callDuration = new BucketHistogram({
       name: name('ocpp_splitter_primary_call_duration_seconds'),
       help: 'From a charger CALL until the primary\'s answer to it went back to the charger.',
       buckets: CALL_DURATION_BUCKETS,
-      registers: [registry],
+      registry,
     });
     const secondaryLabels = (): string[] => proxy.secondaries().map((secondary) => secondary.label);
     new Gauge({

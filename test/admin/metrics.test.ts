@@ -56,6 +56,13 @@ describe('GET /metrics', () => {
     expect(metricSample(text, 'ocpp_splitter_frames_total{source="secondary",type="callresult"}')).toBe(3);
     expect(metricSample(text, 'ocpp_splitter_frames_total{source="primary",type="call"}')).toBe(0);
     expect(metricSample(text, 'ocpp_splitter_primary_call_duration_seconds_count')).toBe(3);
+    expect(metricSample(text, 'ocpp_splitter_primary_call_duration_seconds_bucket{le="+Inf"}')).toBe(3);
+    expect(metricSample(text, 'ocpp_splitter_primary_call_duration_seconds_bucket{le="30"}')).toBe(3);
+    expect(metricSample(text, 'ocpp_splitter_primary_call_duration_seconds_sum')).toBeGreaterThan(0);
+    // Buckets are cumulative: never fewer observations under a higher bound.
+    const buckets = [...text.matchAll(/^ocpp_splitter_primary_call_duration_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)].map((match) => Number(match[2]));
+    expect(buckets.length).toBe(13);
+    expect(buckets).toEqual([...buckets].sort((a, b) => a - b));
     expect(metricSample(text, 'ocpp_splitter_secondary_links_connected{secondary="energy"}')).toBe(1);
     expect(metricSample(text, 'ocpp_splitter_secondary_paused{secondary="energy"}')).toBe(0);
     expect(metricSample(text, 'ocpp_splitter_outbox_messages{secondary="energy"}')).toBe(0);
