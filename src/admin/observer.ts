@@ -245,9 +245,6 @@ export class ProxyObserver {
     }
   }
 
-  get liveListeners(): number {
-    return this.#live.size;
-  }
 
   close(): void {
     if (this.#closed) return;

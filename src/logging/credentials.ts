@@ -33,11 +33,6 @@ const SENSITIVE_ACTIONS: ReadonlySet<string> = new Set([
 const CREDENTIAL_MARKERS =
   /AuthorizationKey|BasicAuthPassword|password|passwd|secret|apiKey|api_key|accessToken|access_token|privateKey|PRIVATE KEY|"ChangeConfiguration"|"SetVariables"|"SetNetworkProfile"|"CertificateSigned"|"InstallCertificate"|"UpdateFirmware"|"SignedUpdateFirmware"|"PublishFirmware"|"GetDiagnostics"|"GetLog"/i;
 
-/** Whether a CALL of this action may carry credentials (its body is never logged nor shown). */
-export function isSensitiveAction(action: string): boolean {
-  return SENSITIVE_ACTIONS.has(action);
-}
-
 /**
  * Whether a frame's body must not be logged or shown: its action (when its head could be read) is a
  * sensitive one, or its text names a credential anywhere — whatever its message id or shape.

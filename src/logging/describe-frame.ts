@@ -46,8 +46,6 @@ const MAX_UTF8_BYTES_PER_UNIT = 3;
 
 const REDACTED_BODY = '[body not logged: may carry credentials]';
 
-export { isSensitiveAction } from './credentials.js';
-
 /**
  * Describes one frame for a debug log. `maxBodyLength` caps the body (and the raw text of an invalid frame) in
  * UTF-16 units, marking a cut with a trailing `…`; 0 (or anything not a positive number) means no cap.
